@@ -1,0 +1,113 @@
+"""Custom actions served by the rasa-sdk action server (``rasa_sdk --actions actions``).
+
+They translate the tracker into a ``UserTurn``, run the dialogue engine off the event
+loop (it does blocking database work) and turn the result into messages and slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.config import Settings
+from bot.dialogue.engine import ConversationEngine
+from bot.dialogue.messages import TurnResult, UserTurn
+
+logger = logging.getLogger(__name__)
+
+FLOW_STATE_SLOT = "flow_state"
+IN_FLOW_SLOT = "in_flow"
+ERASE_SLOT = "erase_conversation"
+
+
+@lru_cache(maxsize=1)
+def engine() -> ConversationEngine:
+    """The process-wide engine, built from the environment on first use."""
+    return ConversationEngine(Settings.from_env())
+
+
+def user_turn(tracker: Tracker) -> UserTurn:
+    """The latest user message as a ``UserTurn``."""
+    message = tracker.latest_message or {}
+    intent = message.get("intent") or {}
+    metadata = message.get("metadata") or {}
+    entities: dict[str, str] = {}
+    for entity in message.get("entities") or []:
+        if entity.get("entity") and entity.get("value") is not None:
+            entities[str(entity["entity"])] = str(entity["value"])
+    return UserTurn(
+        sender_id=tracker.sender_id,
+        channel=str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest"),
+        text=str(message.get("text") or ""),
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        entities=entities,
+        message_id=str(metadata["message_id"]) if metadata.get("message_id") else None,
+    )
+
+
+def load_state(tracker: Tracker) -> dict[str, Any] | None:
+    """The conversation state kept in the ``flow_state`` slot."""
+    raw = tracker.get_slot(FLOW_STATE_SLOT)
+    if not raw:
+        return None
+    try:
+        state = json.loads(raw)
+    except (TypeError, ValueError):
+        logger.warning("Ignoring unreadable flow_state slot.")
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def apply(result: TurnResult, dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Send the result's messages and return the slot events that keep its state."""
+    for message in result.messages:
+        dispatcher.utter_message(text=message.text, buttons=message.buttons_as_dicts())
+    if result.erase_conversation:
+        return [SlotSet(FLOW_STATE_SLOT, None), SlotSet(IN_FLOW_SLOT, False),
+                SlotSet(ERASE_SLOT, True)]
+    state = json.dumps(result.state) if result.state else None
+    return [SlotSet(FLOW_STATE_SLOT, state), SlotSet(IN_FLOW_SLOT, result.state is not None)]
+
+
+class ActionFlow(Action):
+    """Handles every turn inside a consultation, and starting/resuming/erasing."""
+
+    def name(self) -> str:
+        return "action_flow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        result = await asyncio.to_thread(engine().handle, user_turn(tracker), load_state(tracker))
+        return apply(result, dispatcher)
+
+
+class ActionWelcome(Action):
+    """Greets the citizen and lists open consultations as buttons."""
+
+    def name(self) -> str:
+        return "action_welcome"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        result = await asyncio.to_thread(engine().welcome, user_turn(tracker))
+        return apply(result, dispatcher)
+
+
+class ActionPing(Action):
+    """A trivial action: the baseline of the turn-latency benchmark."""
+
+    def name(self) -> str:
+        return "action_ping"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text="pong")
+        return []

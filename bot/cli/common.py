@@ -1,0 +1,37 @@
+"""Helpers shared by CLI commands: settings, database access, error output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlalchemy.orm import Session
+
+from bot.config import default_database_url
+from bot.store.db import migrate, session_scope
+
+
+def database_url() -> str:
+    """``DATABASE_URL`` or the embedded default."""
+    import os
+
+    return os.environ.get("DATABASE_URL") or default_database_url()
+
+
+@contextmanager
+def store() -> Iterator[Session]:
+    """A migrated database session for one command."""
+    url = database_url()
+    try:
+        migrate(url)
+    except Exception as exc:  # connection refused, bad URL, ...
+        fail(f"cannot open the database {url.split('@')[-1]}: {exc}")
+    with session_scope(url) as session:
+        yield session
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print an error to stderr and exit."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)

@@ -1,0 +1,67 @@
+"""Entry point of the ``codesign`` command (``codesign --help``)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from bot.cli import consultations
+from bot.cli.chat import chat
+from bot.cli.common import database_url, fail, store
+from bot.store import repository as repo
+from bot.store.db import migrate
+
+app = typer.Typer(help="codesign: co-design consultations for public services.",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(consultations.app, name="consultations")
+app.command()(chat)
+
+
+class ExportFormat(StrEnum):
+    """Export file formats."""
+
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def export(
+    slug: str = typer.Argument(..., help="The consultation's slug."),
+    format: ExportFormat = typer.Option(ExportFormat.json, "--format", "-f",
+                                        help="json: one record per participation; "
+                                             "csv: one row per answer."),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Write to this file instead of standard output."),
+) -> None:
+    """Export a consultation's answers (pseudonymous participant ids only)."""
+    from bot.export import write_csv, write_json
+
+    with store() as session:
+        consultation = repo.get_consultation(session, slug)
+        if consultation is None:
+            fail(f"no consultation '{slug}' (see `codesign consultations list`)")
+            return
+        writer = write_json if format == ExportFormat.json else write_csv
+        if output is None:
+            count = writer(session, consultation.id, slug, sys.stdout)
+        else:
+            tmp = output.with_name(output.name + ".part")
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                count = writer(session, consultation.id, slug, handle)
+            tmp.replace(output)
+    unit = "participations" if format == ExportFormat.json else "answers"
+    typer.secho(f"exported {count} {unit}", err=True)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database schema (also done by every command)."""
+    migrate(database_url())
+    typer.echo("database is up to date")
+
+
+if __name__ == "__main__":
+    app()

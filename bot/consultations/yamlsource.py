@@ -1,0 +1,76 @@
+"""YAML loading that keeps line numbers and reads ``yes``/``no`` as text.
+
+Consultation files are written by people: ``options: [Yes, No]`` must mean the words,
+not booleans (YAML 1.1 would turn them into ``true``/``false``), and validation errors
+must name the line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+
+class _TextFriendlyLoader(yaml.SafeLoader):
+    """SafeLoader where only true/false are booleans (YAML 1.2 style)."""
+
+
+_TextFriendlyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_TextFriendlyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+class YamlSyntaxError(ValueError):
+    """The text is not valid YAML; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def load_with_lines(text: str) -> tuple[Any, dict[str, int]]:
+    """Parse YAML text into Python data plus a map of value paths to 1-based lines.
+
+    Paths look like ``questions[2].options`` (list indexes are 0-based).
+
+    Raises:
+        YamlSyntaxError: when the text is not valid YAML.
+    """
+    loader = _TextFriendlyLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[str, int] = {}
+        if node is None:
+            return None, lines
+        _record_lines(node, "", lines)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise YamlSyntaxError(f"{exc.problem or exc}", line) from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(str(exc), None) from exc
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            lines[child] = key_node.start_mark.line + 1
+            _record_lines(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, f"{path}[{index}]", lines)

@@ -1,0 +1,1 @@
+"""The conversation logic behind the custom actions: channel-independent and testable."""

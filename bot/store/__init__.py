@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 models, database set-up and repositories."""

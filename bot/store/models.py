@@ -1,0 +1,209 @@
+"""SQLAlchemy models of the app store.
+
+Participants are pseudonymous: their primary key is an HMAC of channel and sender id.
+Everything about a participant hangs off ``participants`` with ``ON DELETE CASCADE``
+so that erasure is one delete.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current time in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention (stable Alembic constraint names)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Consultation(Base):
+    """A themed consultation; its content lives in versions."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list[ConsultationVersion]] = relationship(
+        back_populates="consultation",
+        foreign_keys="ConsultationVersion.consultation_id",
+        order_by="ConsultationVersion.number",
+    )
+
+    @property
+    def current_version(self) -> ConsultationVersion | None:
+        """The latest launched version (versions are numbered from 1)."""
+        return self.versions[-1] if self.versions else None
+
+
+class ConsultationVersion(Base):
+    """An immutable launched version of a consultation definition."""
+
+    __tablename__ = "consultation_versions"
+    __table_args__ = (UniqueConstraint("consultation_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_yaml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    consultation: Mapped[Consultation] = relationship(
+        back_populates="versions", foreign_keys=[consultation_id]
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="version", order_by="Question.position"
+    )
+
+
+class Question(Base):
+    """One question of a consultation version."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("version_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation_versions.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    version: Mapped[ConsultationVersion] = relationship(back_populates="questions")
+
+
+class Participant(Base):
+    """A pseudonymous person: ``id`` is HMAC(secret, channel:sender); no raw ids stored."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    participations: Mapped[list[Participation]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Participation(Base):
+    """One participant taking part in one consultation version."""
+
+    __tablename__ = "participations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation_versions.id", ondelete="RESTRICT"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    # active | paused | completed
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    quote_consent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    participant: Mapped[Participant] = relationship(back_populates="participations")
+    version: Mapped[ConsultationVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="participation", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Answer(Base):
+    """The current answer of a participation to a question; edits go to ``AnswerRevision``."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("participation_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participation_id: Mapped[int] = mapped_column(
+        ForeignKey("participations.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16))  # answered | skipped
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    raw_text: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    participation: Mapped[Participation] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+    revisions: Mapped[list[AnswerRevision]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AnswerRevision.id"
+    )
+
+
+class AnswerRevision(Base):
+    """A superseded value of an answer (edit history)."""
+
+    __tablename__ = "answer_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    raw_text: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TranscriptEntry(Base):
+    """One message of a participation, in either direction, with offered buttons."""
+
+    __tablename__ = "transcript_entries"
+    __table_args__ = (UniqueConstraint("participation_id", "direction", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participation_id: Mapped[int] = mapped_column(
+        ForeignKey("participations.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8))  # in | out
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

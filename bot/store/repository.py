@@ -1,0 +1,241 @@
+"""Queries and updates of the app store, one function per use.
+
+Functions take an open ``Session`` and leave committing to the caller, except where
+noted: answers and transcript entries are committed by the dialogue layer per turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot.consultations.schema import content_hash
+from bot.store.models import (
+    Answer,
+    AnswerRevision,
+    Consultation,
+    ConsultationVersion,
+    Participant,
+    Participation,
+    Question,
+    TranscriptEntry,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What ``launch_consultation`` did."""
+
+    consultation: Consultation
+    version: ConsultationVersion
+    new_version: bool
+    reopened: bool
+
+
+def launch_consultation(session: Session, definition: dict[str, Any], source_yaml: str) -> LaunchResult:
+    """Create a consultation or a new version of it; an unchanged file adds no version.
+
+    Launching also (re)opens the consultation.
+    """
+    slug = definition["slug"]
+    consultation = session.scalar(
+        select(Consultation).where(Consultation.slug == slug).options(
+            selectinload(Consultation.versions))
+    )
+    if consultation is None:
+        consultation = Consultation(slug=slug, status="open")
+        session.add(consultation)
+        session.flush()
+    reopened = consultation.status != "open"
+    consultation.status = "open"
+    digest = content_hash(definition)
+    latest = consultation.current_version
+    if latest is not None and latest.content_hash == digest:
+        return LaunchResult(consultation, latest, new_version=False, reopened=reopened)
+    version = ConsultationVersion(
+        consultation_id=consultation.id,
+        number=(latest.number + 1) if latest else 1,
+        content_hash=digest,
+        title=definition["title"],
+        definition=definition,
+        source_yaml=source_yaml,
+    )
+    session.add(version)
+    session.flush()
+    for position, question in enumerate(definition["questions"]):
+        session.add(Question(version_id=version.id, key=question["id"], position=position,
+                             type=question["type"], text=question["text"], definition=question))
+    session.flush()
+    session.refresh(consultation, attribute_names=["versions"])
+    return LaunchResult(consultation, version, new_version=True, reopened=reopened)
+
+
+def get_consultation(session: Session, slug: str) -> Consultation | None:
+    """The consultation with this slug, with its versions loaded."""
+    return session.scalar(select(Consultation).where(Consultation.slug == slug)
+                          .options(selectinload(Consultation.versions)))
+
+
+def list_consultations(session: Session) -> list[Consultation]:
+    """Every consultation, by slug."""
+    return list(session.scalars(select(Consultation).order_by(Consultation.slug)
+                                .options(selectinload(Consultation.versions))))
+
+
+def is_open(consultation: Consultation, today: date | None = None) -> bool:
+    """Open status and, when dates are set, today within them."""
+    version = consultation.current_version
+    if consultation.status != "open" or version is None:
+        return False
+    today = today or date.today()
+    opens, closes = version.definition.get("opens"), version.definition.get("closes")
+    if opens and today < date.fromisoformat(opens):
+        return False
+    return not (closes and today > date.fromisoformat(closes))
+
+
+def open_consultations(session: Session, today: date | None = None) -> list[Consultation]:
+    """Consultations citizens can take part in today."""
+    return [c for c in list_consultations(session) if is_open(c, today)]
+
+
+def close_consultation(session: Session, slug: str) -> Consultation | None:
+    """Close a consultation to new answers; returns None when the slug is unknown."""
+    consultation = get_consultation(session, slug)
+    if consultation is not None:
+        consultation.status = "closed"
+    return consultation
+
+
+def participation_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Participations per consultation id and status."""
+    rows = session.execute(
+        select(ConsultationVersion.consultation_id, Participation.status, func.count())
+        .join(Participation, Participation.version_id == ConsultationVersion.id)
+        .group_by(ConsultationVersion.consultation_id, Participation.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for consultation_id, status, count in rows:
+        counts.setdefault(consultation_id, {})[status] = count
+    return counts
+
+
+def ensure_participant(session: Session, participant_id: str) -> Participant:
+    """Get or create the pseudonymous participant row."""
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        participant = Participant(id=participant_id)
+        session.add(participant)
+        session.flush()
+    return participant
+
+
+def unfinished_participation(session: Session, participant_id: str) -> Participation | None:
+    """The participant's most recent active or paused participation, if any."""
+    return session.scalar(
+        select(Participation)
+        .where(Participation.participant_id == participant_id,
+               Participation.status.in_(("active", "paused")))
+        .order_by(Participation.updated_at.desc()).limit(1)
+    )
+
+
+def start_participation(session: Session, participant_id: str, version_id: int,
+                        channel: str) -> Participation:
+    """Record consent and start a participation."""
+    ensure_participant(session, participant_id)
+    now = utcnow()
+    participation = Participation(participant_id=participant_id, version_id=version_id,
+                                  channel=channel, status="active", consent_at=now,
+                                  started_at=now, updated_at=now, state={})
+    session.add(participation)
+    session.flush()
+    return participation
+
+
+def questions_by_key(session: Session, version_id: int) -> dict[str, Question]:
+    """The questions of a version keyed by question id."""
+    rows = session.scalars(select(Question).where(Question.version_id == version_id))
+    return {question.key: question for question in rows}
+
+
+def current_answers(session: Session, participation_id: int) -> dict[str, Answer]:
+    """Answers of a participation keyed by question id."""
+    rows = session.execute(
+        select(Question.key, Answer).join(Answer, Answer.question_id == Question.id)
+        .where(Answer.participation_id == participation_id)
+    )
+    return {key: answer for key, answer in rows}
+
+
+def save_answer(session: Session, participation_id: int, question_id: int, *, status: str,
+                value: Any, raw_text: str | None, message_id: str | None) -> Answer:
+    """Store an answer; a changed answer keeps its previous value as a revision."""
+    answer = session.scalar(select(Answer).where(Answer.participation_id == participation_id,
+                                                 Answer.question_id == question_id))
+    now = utcnow()
+    if answer is None:
+        answer = Answer(participation_id=participation_id, question_id=question_id,
+                        status=status, value=value, raw_text=raw_text, message_id=message_id,
+                        answered_at=now, updated_at=now)
+        session.add(answer)
+    elif (answer.status, answer.value, answer.raw_text) != (status, value, raw_text):
+        session.add(AnswerRevision(answer_id=answer.id, status=answer.status, value=answer.value,
+                                   raw_text=answer.raw_text, recorded_at=answer.updated_at))
+        answer.status, answer.value, answer.raw_text = status, value, raw_text
+        answer.message_id, answer.updated_at = message_id, now
+    session.flush()
+    return answer
+
+
+def record_incoming(session: Session, participation_id: int, text: str, intent: str | None,
+                    message_id: str | None) -> bool:
+    """Log a citizen's message; False when this message id was already processed."""
+    if message_id:
+        seen = session.scalar(select(TranscriptEntry.id).where(
+            TranscriptEntry.participation_id == participation_id,
+            TranscriptEntry.direction == "in", TranscriptEntry.message_id == message_id))
+        if seen is not None:
+            return False
+    entry = TranscriptEntry(participation_id=participation_id, direction="in", text=text,
+                            intent=intent, message_id=message_id)
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        return False
+    return True
+
+
+def record_outgoing(session: Session, participation_id: int, text: str,
+                    buttons: list[dict[str, str]] | None) -> None:
+    """Log a bot message with the buttons it offered."""
+    session.add(TranscriptEntry(participation_id=participation_id, direction="out", text=text,
+                                buttons=buttons or None))
+
+
+def transcript(session: Session, participation_id: int) -> list[TranscriptEntry]:
+    """A participation's messages in order."""
+    return list(session.scalars(select(TranscriptEntry)
+                                .where(TranscriptEntry.participation_id == participation_id)
+                                .order_by(TranscriptEntry.id)))
+
+
+def erase_participant(session: Session, participant_id: str) -> int:
+    """Delete a participant and everything about them; returns participations removed."""
+    count = session.scalar(select(func.count()).select_from(Participation)
+                           .where(Participation.participant_id == participant_id)) or 0
+    ids = select(Participation.id).where(Participation.participant_id == participant_id)
+    answer_ids = select(Answer.id).where(Answer.participation_id.in_(ids))
+    session.execute(delete(AnswerRevision).where(AnswerRevision.answer_id.in_(answer_ids)))
+    session.execute(delete(Answer).where(Answer.participation_id.in_(ids)))
+    session.execute(delete(TranscriptEntry).where(TranscriptEntry.participation_id.in_(ids)))
+    session.execute(delete(Participation).where(Participation.participant_id == participant_id))
+    session.execute(delete(Participant).where(Participant.id == participant_id))
+    return int(count)

@@ -1,0 +1,61 @@
+"""An SQL tracker store that can erase a conversation on request.
+
+When a custom action returns ``SlotSet("erase_conversation", True)`` (a citizen declined
+consent or confirmed "forget me"), every stored event of that sender is deleted and the
+current turn is not saved, so nothing about the conversation remains in the tracker
+store. The next message starts a fresh conversation.
+"""
+
+import logging
+from typing import Any, Optional, Text
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+ERASE_SLOT = "erase_conversation"
+
+
+def _erase_requested(tracker: DialogueStateTracker) -> bool:
+    """True when the latest turn set the erase slot."""
+    for event in reversed(tracker.events):
+        if isinstance(event, SlotSet) and event.key == ERASE_SLOT and event.value:
+            return True
+        if isinstance(event, UserUttered):
+            return False
+    return False
+
+
+class ErasableSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` whose conversations can be erased by a custom action.
+
+    Configure it in ``endpoints.yml`` with ``type: rasa_ext.tracker_store.ErasableSQLTrackerStore``
+    and ``url:`` a full SQLAlchemy URL (``sqlite:////abs/path.db`` or
+    ``postgresql://user@host:5432/db``).
+    """
+
+    def __init__(self, host: Optional[Text] = None, **kwargs: Any) -> None:
+        super().__init__(host=host, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Save new events, or erase the whole conversation when asked to."""
+        if _erase_requested(tracker):
+            await self.erase(tracker.sender_id)
+            return
+        await super().save(tracker)
+
+    async def erase(self, sender_id: Text) -> None:
+        """Delete every stored event of ``sender_id``."""
+        with self.session_scope() as session:
+            deleted = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id == sender_id)
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+        logger.info("Erased conversation: %s events deleted.", deleted)

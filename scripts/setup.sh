@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Create or update everything the project needs to run and test, idempotently:
+#   .venv-rasa  Python 3.10 + rasa==3.6.21 (requirements/rasa.txt)
+#   .venv       Python 3.11 + the app (torch 2.13.0 CPU first, then requirements/app.txt)
+# Each venv is rebuilt only when its requirement file changed (stamp = file hash).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+find_python() { # $1 = minor version, e.g. 3.10
+  local want="$1" candidate
+  if command -v pyenv >/dev/null 2>&1; then
+    candidate="$(pyenv versions --bare 2>/dev/null | grep -E "^${want//./\\.}\.[0-9]+$" | sort -V | tail -1 || true)"
+    if [[ -n "$candidate" ]]; then echo "$(pyenv root)/versions/$candidate/bin/python$want"; return; fi
+  fi
+  for candidate in "python$want" "/usr/bin/python$want" "/usr/local/bin/python$want"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv' 2>/dev/null; then
+      command -v "$candidate"; return
+    fi
+  done
+  echo "error: Python $want is needed (rasa 3.6 needs 3.10; the app needs 3.11)." >&2
+  echo "       Install it (e.g. 'pyenv install $want' or 'apt-get install python$want python$want-venv')." >&2
+  exit 1
+}
+
+make_venv() { # $1 dir, $2 python version, $3 stamp hash, $4... install commands via function
+  local dir="$1" version="$2" stamp="$3"
+  if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$stamp" ]]; then
+    log "$dir is up to date"; return 1
+  fi
+  log "creating $dir (Python $version)"
+  rm -rf "$dir"
+  "$(find_python "$version")" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<27"
+  return 0
+}
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+rasa_stamp="$(hash_of requirements/rasa.txt)"
+if make_venv .venv-rasa 3.10 "$rasa_stamp"; then
+  log "installing Rasa 3.6.21 (about 2 minutes)"
+  .venv-rasa/bin/pip install --quiet -r requirements/rasa.txt
+  echo "$rasa_stamp" > .venv-rasa/.stamp
+fi
+
+app_stamp="$(hash_of requirements/app.txt pyproject.toml)"
+if make_venv .venv 3.11 "$app_stamp"; then
+  log "installing torch 2.13.0 (CPU) first, then the app's requirements"
+  .venv/bin/pip install --quiet torch==2.13.0
+  .venv/bin/pip install --quiet -r requirements/app.txt
+  .venv/bin/pip install --quiet --no-deps -e .
+  echo "$app_stamp" > .venv/.stamp
+fi
+
+log "done: .venv-rasa ($(.venv-rasa/bin/python --version)), .venv ($(.venv/bin/python --version))"
