@@ -132,6 +132,11 @@ def _parse_multi(question: dict[str, Any], text: str) -> ParseResult:
                 )
             if index not in chosen:
                 chosen.append(index)
+        if not chosen:
+            return NotUnderstood(
+                _choice_hint(options).replace("choose one", "choose one or more")
+                + " Separate several with commas."
+            )
     limit = question.get("max_choices")
     if limit and len(chosen) > limit:
         return NotUnderstood(f"Please choose at most {limit} options (you picked {len(chosen)}).")
@@ -141,7 +146,7 @@ def _parse_multi(question: dict[str, Any], text: str) -> ParseResult:
 def _choice_parts(options: list[str], wanted: str) -> list[str]:
     """Split a typed list into option mentions: commas first, then "and", "&", "/"."""
     parts: list[str] = []
-    for chunk in re.split(r"\s*[,;]\s*|\s+(?=\d)", wanted):
+    for chunk in re.split(r"\s*[,;]\s*|(?<=\d)\s+(?=\d)", wanted):
         if not chunk.strip():
             continue
         if match_option(options, chunk) is not None and not re.search(r"\d\s+\d", chunk):
@@ -165,9 +170,10 @@ def _parse_scale(question: dict[str, Any], text: str) -> ParseResult:
         if wanted in labels:
             number = labels[wanted]
         elif labels:
-            best = process.extractOne(wanted, list(labels), scorer=fuzz.ratio)
-            if best and best[1] >= FUZZY_THRESHOLD:
-                number = labels[best[0]]
+            best = process.extract(wanted, list(labels), scorer=fuzz.ratio, limit=2)
+            clear = best and (len(best) == 1 or best[0][1] - best[1][1] >= 8)
+            if clear and best[0][1] >= FUZZY_THRESHOLD:
+                number = labels[best[0][0]]
     if number is None or not low <= number <= high:
         labels_text = ", ".join(f"{p} = {label}" for p, label in question["labels"].items())
         extra = f" ({labels_text})" if labels_text else ""

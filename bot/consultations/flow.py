@@ -40,9 +40,28 @@ def is_visible(question: dict[str, Any], answers: dict[str, Any]) -> bool:
     return any(item in condition["in"] for item in chosen)
 
 
+def _shown_ids(definition: dict[str, Any], answers: dict[str, Any], *,
+               undecided: bool = False) -> set[str]:
+    """Ids of the questions shown (or, with ``undecided``, that might still be shown).
+
+    A question whose condition refers to a hidden question is hidden too, even when a
+    stale answer to that question is still stored (the citizen went back and changed
+    the branch). ``show_if`` only refers to earlier questions, so one pass suffices.
+    """
+    shown: set[str] = set()
+    for question in definition["questions"]:
+        condition = question.get("show_if")
+        if condition and condition["question"] not in shown:
+            continue
+        if (might_be_shown if undecided else is_visible)(question, answers):
+            shown.add(question["id"])
+    return shown
+
+
 def visible_questions(definition: dict[str, Any], answers: dict[str, Any]) -> list[dict[str, Any]]:
     """The questions shown for these answers, in order."""
-    return [q for q in definition["questions"] if is_visible(q, answers)]
+    shown = _shown_ids(definition, answers)
+    return [q for q in definition["questions"] if q["id"] in shown]
 
 
 def next_question(definition: dict[str, Any], answers: dict[str, Any],
@@ -52,8 +71,9 @@ def next_question(definition: dict[str, Any], answers: dict[str, Any],
     start = 0
     if after is not None:
         start = [q["id"] for q in questions].index(after) + 1
+    shown = _shown_ids(definition, answers)
     for question in questions[start:]:
-        if is_visible(question, answers):
+        if question["id"] in shown:
             return question
     return None
 
@@ -63,8 +83,9 @@ def previous_question(definition: dict[str, Any], answers: dict[str, Any],
     """The visible question before ``before``, or None when it is the first."""
     questions = definition["questions"]
     end = [q["id"] for q in questions].index(before)
+    shown = _shown_ids(definition, answers)
     for question in reversed(questions[:end]):
-        if is_visible(question, answers):
+        if question["id"] in shown:
             return question
     return None
 
@@ -92,7 +113,8 @@ def progress(definition: dict[str, Any], answers: dict[str, Any],
     Undecided branches count towards the total, so it can only shrink as answers
     rule questions out.
     """
-    shown = [q["id"] for q in definition["questions"] if might_be_shown(q, answers)]
+    possible = _shown_ids(definition, answers, undecided=True)
+    shown = [q["id"] for q in definition["questions"] if q["id"] in possible]
     if question_id not in shown:
         shown.append(question_id)
         shown.sort(key=[q["id"] for q in definition["questions"]].index)

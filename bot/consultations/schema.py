@@ -224,8 +224,6 @@ def _privacy(check: _Checker, value: Any) -> dict[str, Any]:
 
 
 def _questions(check: _Checker, value: Any) -> list[dict[str, Any]]:
-    if value is None:
-        return []
     if not isinstance(value, list) or not value:
         check.add("questions", "must be a non-empty list of questions")
         return []
@@ -274,17 +272,17 @@ def _question(check: _Checker, raw: dict[str, Any], path: str,
         question["options"] = _options(check, raw, path, qtype)
         if qtype == "multi_choice":
             question["max_choices"] = _max_choices(check, raw, path, len(question["options"]))
-    elif "options" in raw:
+    elif "options" in raw and qtype is not None:
         check.add(f"{path}.options", f"only choice questions have options (this one is {qtype})")
     if qtype == "scale":
         question.update(_scale(check, raw, path))
     else:
         for key in ("min", "max", "labels"):
-            if key in raw:
+            if key in raw and qtype is not None:
                 check.add(f"{path}.{key}", f"'{key}' only applies to scale questions")
     if qtype == "open":
         question["probe"] = check.text(raw, "probe", path, required=False, max_length=500)
-    elif "probe" in raw:
+    elif "probe" in raw and qtype is not None:
         check.add(f"{path}.probe", "a probe only applies to open questions")
     question["show_if"] = _show_if(check, raw.get("show_if"), f"{path}.show_if", earlier)
     return question

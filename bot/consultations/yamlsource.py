@@ -28,6 +28,17 @@ _TextFriendlyLoader.add_implicit_resolver(
 )
 
 
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A date-like scalar that is not a real date (2027-02-30) stays text for validation."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_TextFriendlyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 class YamlSyntaxError(ValueError):
     """The text is not valid YAML; ``line`` is 1-based when known."""
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
 from bot.consultations import flow
@@ -25,6 +26,7 @@ from bot.consultations.answers import (
     parse_answer,
 )
 from bot.dialogue import render
+from bot.dialogue.commands import uses_command_words
 from bot.dialogue.messages import BotMessage, TurnResult, UserTurn
 from bot.store import repository as repo
 from bot.store.db import session_scope
@@ -275,7 +277,7 @@ class ConversationEngine:
             repo.record_outgoing(ctx.session, participation.id, message.text,
                                  message.buttons_as_dicts())
         participation.updated_at = utcnow()
-        participation.state = dict(participation.state)  # mark JSON as changed
+        flag_modified(participation, "state")  # the JSON dict was changed in place
         if ctx.phase.get("forget"):
             participation.state.pop("forget", None)
             return TurnResult(ctx.out, {"mode": "confirm_forget",
@@ -385,7 +387,9 @@ class ConversationEngine:
         if intent not in CONTROL_INTENTS or turn.confidence < COMMAND_CONFIDENCE:
             return None
         if q["type"] == "open":
-            return intent if turn.word_count() <= OPEN_COMMAND_MAX_WORDS else None
+            is_command = turn.word_count() <= OPEN_COMMAND_MAX_WORDS and \
+                uses_command_words(intent, turn.text)
+            return intent if is_command else None
         # Choice and scale: a clear option match wins over a command of the same words.
         if match_option(q.get("options") or [], turn.text) is not None and q["type"] != "scale":
             return None

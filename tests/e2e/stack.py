@@ -1,0 +1,173 @@
+"""Start and stop the real servers for end-to-end tests: action server + Rasa server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rasa_url_for(database_url: str) -> str:
+    """The driver-less URL Rasa's SQLAlchemy 1.4 (psycopg2) understands."""
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql://" + database_url[len(prefix):]
+    return database_url
+
+
+def latest_model() -> Path:
+    """The trained model (scripts/train.sh names it after its inputs)."""
+    models = sorted((ROOT / "models").glob("codesign-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise RuntimeError("no trained model in models/: run `make test` (it trains once)")
+    return models[-1]
+
+
+@dataclass
+class Stack:
+    """A running action server and Rasa server sharing one database."""
+
+    database_url: str
+    workdir: Path
+    rasa_port: int = 5105
+    action_port: int = 5155
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            RASA_TRACKER_URL=rasa_url_for(self.database_url),
+            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            CODESIGN_VAR_DIR=str(self.workdir),
+            PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            HF_HUB_OFFLINE="1",
+        )
+        return env
+
+    def start(self, timeout: float = 180) -> None:
+        """Start both servers and wait until Rasa answers with a loaded model."""
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        actions = subprocess.Popen(
+            [str(ROOT / ".venv/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(self.action_port)],
+            cwd=ROOT, env=env, stdout=(logs / "actions.log").open("ab"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        rasa = subprocess.Popen(
+            [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--port",
+             str(self.rasa_port), "--model", str(latest_model()), "--endpoints",
+             "endpoints.yml", "--credentials", "credentials.yml"],
+            cwd=ROOT, env=env, stdout=(logs / "rasa.log").open("ab"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes = [actions, rasa]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a server exited early; see {logs}:\n"
+                                       + self.log_tail())
+            if self._ready():
+                return
+            time.sleep(0.5)
+        raise RuntimeError("servers did not become ready in time:\n" + self.log_tail())
+
+    def _ready(self) -> bool:
+        try:
+            status = httpx.get(f"{self.rasa_url}/status", timeout=2)
+            health = httpx.get(f"http://127.0.0.1:{self.action_port}/health", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return status.status_code == 200 and "model_file" in status.json() and \
+            health.status_code == 200
+
+    def stop(self) -> None:
+        """Stop both servers (SIGTERM, then SIGKILL)."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.processes = []
+
+    def restart(self) -> None:
+        """Stop and start both servers (state must survive in the database)."""
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 40) -> str:
+        out = []
+        for name in ("actions.log", "rasa.log"):
+            path = self.workdir / "logs" / name
+            if path.exists():
+                out.append(f"--- {name}\n" + "\n".join(
+                    path.read_text(errors="replace").splitlines()[-lines:]))
+        return "\n".join(out)
+
+    def chat(self, sender: str | None = None) -> Chat:
+        """A new conversation with the bot."""
+        return Chat(self, sender or f"citizen-{uuid.uuid4().hex[:8]}")
+
+
+@dataclass
+class Reply:
+    """The bot's messages for one user message."""
+
+    messages: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.get("text") or "" for m in self.messages)
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        return [b for m in self.messages for b in (m.get("buttons") or [])]
+
+    def button(self, title_part: str) -> dict[str, str]:
+        for button in self.buttons:
+            if title_part.casefold() in button["title"].casefold():
+                return button
+        raise AssertionError(f"no button containing {title_part!r} in {self.buttons}\n{self.text}")
+
+
+@dataclass
+class Chat:
+    """One citizen talking to the bot over the REST channel."""
+
+    stack: Stack
+    sender: str
+    last: Reply | None = None
+
+    def say(self, text: str, message_id: str | None = None) -> Reply:
+        body = {"sender": self.sender, "message": text,
+                "metadata": {"message_id": message_id or uuid.uuid4().hex}}
+        response = httpx.post(f"{self.stack.rasa_url}/webhooks/rest/webhook", json=body,
+                              timeout=60)
+        response.raise_for_status()
+        self.last = Reply(response.json())
+        assert self.last.messages, f"the bot stayed silent after {text!r}"
+        return self.last
+
+    def press(self, title_part: str) -> Reply:
+        assert self.last is not None, "nothing to press yet"
+        return self.say(self.last.button(title_part)["payload"])
