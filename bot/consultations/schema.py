@@ -147,7 +147,8 @@ def parse_consultation(text: str) -> dict[str, Any]:
 
     slug = check.text(data, "slug", "", required=True, max_length=64)
     if slug and not SLUG_RE.match(slug):
-        check.add("slug", "use only a-z, 0-9 and single '-' between words, e.g. 'park-redesign-2027'")
+        check.add("slug",
+                  "use only a-z, 0-9 and single '-' between words, e.g. 'park-redesign-2027'")
     result["slug"] = slug
 
     kind = check.text(data, "kind", "", required=True)
@@ -264,6 +265,8 @@ def _question(check: _Checker, raw: dict[str, Any], path: str,
         "required": True,
     }
     required = raw.get("required", True)
+    if isinstance(required, str) and required.casefold() in ("yes", "no"):
+        required = required.casefold() == "yes"
     if not isinstance(required, bool):
         check.add(f"{path}.required", "must be true or false")
     else:

@@ -345,7 +345,7 @@ class ConversationEngine:
         if command is not None:
             self._run_command(ctx, q, command)
             return
-        if turn.intent == "choose":
+        if turn.intent == "choose" and "choice" in turn.entities:
             self._on_button_choice(ctx, q)
             return
         if ctx.phase.get("probing"):

@@ -331,11 +331,17 @@ def test_scale_misspelt_label(text: str, expected: int) -> None:
     assert parsed(parse_answer(EVENINGS, text)) == expected
 
 
-@pytest.mark.parametrize("text", ["6", "0", "-1", "10/10", "six", "banana", "", "important"])
+@pytest.mark.parametrize("text", ["6", "0", "-1", "10/10", "six", "banana", ""])
 def test_scale_out_of_range_or_unrelated(text: str) -> None:
     reason = not_understood(parse_answer(EVENINGS, text))
     assert reason == ("Please answer with a number from 1 to 5 "
                       "(1 = Not important, 5 = Very important).")
+
+
+def test_scale_word_close_to_two_labels_is_not_guessed() -> None:
+    # "important" is about as close to "Not important" as to "Very important":
+    # it must not be recorded as 1 (the opposite of what was probably meant).
+    assert isinstance(parse_answer(EVENINGS, "important"), NotUnderstood)
 
 
 def test_scale_zero_based_with_labels() -> None:

@@ -318,8 +318,6 @@ INVALID = [
      "(got 'dropdown')", 10),
     ("required_not_boolean", BASE + "    required: maybe\n",
      "questions[0].required", "must be true or false", 13),
-    ("required_yes_is_text", BASE + "    required: yes\n",
-     "questions[0].required", "must be true or false", 13),
     ("show_if_later_question",
      BASE + "    show_if: {question: later, in: [x]}\n"
      "  - id: later\n    type: single_choice\n    text: L?\n    options: [x, y]\n",
@@ -577,3 +575,9 @@ def test_issue_str_without_path_or_line() -> None:
     assert str(Issue("", "oops", 3)) == "line 3: oops"
     assert str(Issue("slug", "bad")) == "slug: bad"
     assert str(Issue("slug", "bad", 1)) == "line 1: slug: bad"
+
+
+def test_required_accepts_yes_and_no_words() -> None:
+    """Agencies write `required: no`; it means false even though yes/no load as text."""
+    assert parse_consultation(BASE + "    required: no\n")["questions"][0]["required"] is False
+    assert parse_consultation(BASE + "    required: yes\n")["questions"][0]["required"] is True
