@@ -7,19 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.consultations.schema import parse_consultation_file
-from bot.store import repository as repo
-from bot.store.db import migrate, session_scope
-from tests.e2e.stack import ROOT, Stack
-
-
-def launch_demo(database_url: str) -> None:
-    """Migrate and launch the shipped demo consultations."""
-    migrate(database_url)
-    with session_scope(database_url) as session:
-        for path in sorted((ROOT / "consultations").glob("*.yml")):
-            repo.launch_consultation(session, parse_consultation_file(path),
-                                     path.read_text(encoding="utf-8"))
+from bot.devtools.stack import Stack, launch_demo
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import answers_of, participation_of, rows_mentioning
-from tests.e2e.stack import ROOT, Chat, Stack
+from bot.devtools.stack import ROOT, Chat, Stack
 
 pytestmark = pytest.mark.e2e
 LIBRARY = "library-hours-2027"

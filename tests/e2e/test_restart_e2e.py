@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import launch_demo
 from tests.e2e.helpers import answers_of, participation_of
-from tests.e2e.stack import Stack
+from bot.devtools.stack import Stack, launch_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Start and stop the real servers for end-to-end tests: action server + Rasa server."""
+"""Start and stop the real servers (action server + Rasa server) for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -22,6 +22,27 @@ def rasa_url_for(database_url: str) -> str:
         if database_url.startswith(prefix):
             return "postgresql://" + database_url[len(prefix):]
     return database_url
+
+
+def launch_demo(database_url: str, folder: Path | None = None) -> None:
+    """Migrate the database and launch the consultation files of ``folder`` (the demos)."""
+    from bot.consultations.schema import parse_consultation_file
+    from bot.store import repository as repo
+    from bot.store.db import migrate, session_scope
+
+    migrate(database_url)
+    with session_scope(database_url) as session:
+        for path in sorted((folder or ROOT / "consultations").glob("*.yml")):
+            repo.launch_consultation(session, parse_consultation_file(path),
+                                     path.read_text(encoding="utf-8"))
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def latest_model() -> Path:
@@ -114,6 +135,11 @@ class Stack:
         """Stop and start both servers (state must survive in the database)."""
         self.stop()
         self.start()
+
+    def memory_mb(self) -> dict[str, float]:
+        """Resident memory of the action server and the Rasa server, in MiB."""
+        names = ("action_server", "rasa_server")
+        return {name: rss_mb(p.pid) for name, p in zip(names, self.processes, strict=True)}
 
     def log_tail(self, lines: int = 40) -> str:
         out = []

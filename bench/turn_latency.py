@@ -1,0 +1,141 @@
+"""Latency of a consultation answer turn against a bare Rasa turn with a trivial action.
+
+Both kinds of turn go through the same Rasa server: typed text -> NLU -> one custom
+action over HTTP. The baseline runs ``action_ping`` (does nothing); the answer turn runs
+``action_flow`` (loads the participation, parses the answer, commits it and the
+transcript, renders the next question). Turns of the two kinds are interleaved so
+drift affects both alike. Then 10 participants answer concurrently.
+
+Run: ``make bench`` (or ``.venv/bin/python -m bench.turn_latency``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bot.devtools.stack import ROOT, Chat, Stack, launch_demo
+
+ANSWERS = ["monthly", "saturdays, sundays", "4", "2", "borrowing books, study space",
+           "I would use the study space in the evenings after work"]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of ``values``."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def started_chat(stack: Stack) -> Chat:
+    """A participant who has consented and sees question 1 of the library consultation."""
+    chat = stack.chat()
+    chat.say('/start_consultation{"consultation":"library-hours-2027"}')
+    chat.say("/affirm")
+    return chat
+
+
+def timed(chat: Chat, text: str) -> float:
+    """Milliseconds for one turn."""
+    start = time.perf_counter()
+    chat.say(text)
+    return (time.perf_counter() - start) * 1000
+
+
+def sequential(stack: Stack, rounds: int) -> tuple[list[float], list[float]]:
+    """Interleaved baseline and answer turns, one participant at a time."""
+    baseline: list[float] = []
+    answer: list[float] = []
+    for _ in range(rounds):
+        # Fresh conversations of equal length, so tracker size does not favour either.
+        chat = started_chat(stack)
+        pinger = stack.chat()
+        pinger.say("ping")
+        pinger.say("ping")
+        for text in ANSWERS:
+            baseline.append(timed(pinger, "ping"))
+            answer.append(timed(chat, text))
+    return baseline, answer
+
+
+def concurrent(stack: Stack, participants: int) -> list[float]:
+    """Each participant answers the same questions at the same time as the others."""
+    chats = [started_chat(stack) for _ in range(participants)]
+    samples: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(participants)
+
+    def run(chat: Chat) -> None:
+        for text in ANSWERS:
+            barrier.wait()
+            elapsed = timed(chat, text)
+            with lock:
+                samples.append(elapsed)
+
+    threads = [threading.Thread(target=run, args=(chat,)) for chat in chats]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=25,
+                        help="participants answered sequentially (6 answer turns each)")
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--concurrent-rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="codesign-bench-") as tmp:
+        workdir = Path(tmp)
+        url = f"sqlite:///{workdir / 'bench.db'}"
+        launch_demo(url)
+        stack = Stack(url, workdir, rasa_port=5305, action_port=5355)
+        stack.start()
+        try:
+            sequential(stack, 2)  # warm-up
+            baseline, answer = sequential(stack, args.rounds)
+            loaded: list[float] = []
+            for _ in range(args.concurrent_rounds):
+                loaded += concurrent(stack, args.concurrency)
+            memory = stack.memory_mb()
+        finally:
+            stack.stop()
+
+    figures = {
+        "baseline_ping_turn_ms": {"p50": statistics.median(baseline),
+                                  "p95": percentile(baseline, 95), "n": len(baseline)},
+        "answer_turn_ms": {"p50": statistics.median(answer), "p95": percentile(answer, 95),
+                           "n": len(answer)},
+        "ratio_p50": statistics.median(answer) / statistics.median(baseline),
+        f"answer_turn_{args.concurrency}_concurrent_ms": {
+            "p50": statistics.median(loaded), "p95": percentile(loaded, 95), "n": len(loaded)},
+        "rss_mb": memory,
+    }
+    print("Consultation answer turn vs bare Rasa turn with a trivial custom action (SQLite)")
+    print(f"  baseline (ping) turn   p50 {figures['baseline_ping_turn_ms']['p50']:6.1f} ms   "
+          f"p95 {figures['baseline_ping_turn_ms']['p95']:6.1f} ms   n={len(baseline)}")
+    print(f"  answer turn            p50 {figures['answer_turn_ms']['p50']:6.1f} ms   "
+          f"p95 {figures['answer_turn_ms']['p95']:6.1f} ms   n={len(answer)}")
+    print(f"  ratio at p50           {figures['ratio_p50']:.2f}   (target <= 1.2)")
+    conc = figures[f"answer_turn_{args.concurrency}_concurrent_ms"]
+    print(f"  {args.concurrency} concurrent          p50 {conc['p50']:6.1f} ms   "
+          f"p95 {conc['p95']:6.1f} ms   n={len(loaded)}   (target p95 <= 200 ms)")
+    print(f"  resident memory        Rasa server {memory['rasa_server']:.0f} MiB, "
+          f"action server {memory['action_server']:.0f} MiB")
+    out = ROOT / "results" / "bench-turn-latency.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2))
+    print(f"  (written to {out.relative_to(ROOT)})")
+
+
+if __name__ == "__main__":
+    main()

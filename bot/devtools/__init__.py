@@ -1,0 +1,1 @@
+"""Developer tools: run the real servers locally for tests and benchmarks."""

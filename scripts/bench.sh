@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run the benchmarks (they start their own servers on spare ports) and print figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+bash scripts/train.sh
+source scripts/env.sh
+.venv/bin/python -m bench.turn_latency "$@"
