@@ -66,15 +66,22 @@ def load_state(tracker: Tracker) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def apply(result: TurnResult, dispatcher: CollectingDispatcher) -> list[EventType]:
-    """Send the result's messages and return the slot events that keep its state."""
+def apply(result: TurnResult, dispatcher: CollectingDispatcher,
+          tracker: Tracker) -> list[EventType]:
+    """Send the result's messages and return slot events for what changed.
+
+    Unchanged slots are not re-set: every event makes the tracker Rasa loads and saves
+    on each turn longer.
+    """
     for message in result.messages:
         dispatcher.utter_message(text=message.text, buttons=message.buttons_as_dicts())
     if result.erase_conversation:
         return [SlotSet(FLOW_STATE_SLOT, None), SlotSet(IN_FLOW_SLOT, False),
                 SlotSet(ERASE_SLOT, True)]
-    state = json.dumps(result.state) if result.state else None
-    return [SlotSet(FLOW_STATE_SLOT, state), SlotSet(IN_FLOW_SLOT, result.state is not None)]
+    wanted = {FLOW_STATE_SLOT: json.dumps(result.state, sort_keys=True) if result.state else None,
+              IN_FLOW_SLOT: result.state is not None}
+    return [SlotSet(name, value) for name, value in wanted.items()
+            if tracker.get_slot(name) != value]
 
 
 class ActionFlow(Action):
@@ -86,7 +93,7 @@ class ActionFlow(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         result = await asyncio.to_thread(engine().handle, user_turn(tracker), load_state(tracker))
-        return apply(result, dispatcher)
+        return apply(result, dispatcher, tracker)
 
 
 class ActionWelcome(Action):
@@ -98,7 +105,7 @@ class ActionWelcome(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         result = await asyncio.to_thread(engine().welcome, user_turn(tracker))
-        return apply(result, dispatcher)
+        return apply(result, dispatcher, tracker)
 
 
 class ActionPing(Action):

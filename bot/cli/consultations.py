@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -84,12 +85,15 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
         for c in repo.list_consultations(session):
             version = c.current_version
             per_status = counts.get(c.id, {})
+            opens = version.definition.get("opens") if version else None
             rows.append({
                 "slug": c.slug, "title": version.title if version else "",
+                # open now, not open yet (scheduled), or closed (by hand or past its dates)
                 "status": ("open" if repo.is_open(c) else
-                           "scheduled" if c.status == "open" else "closed"),
+                           "scheduled" if c.status == "open" and opens
+                           and opens > date.today().isoformat() else "closed"),
                 "version": version.number if version else 0,
-                "opens": version.definition.get("opens") if version else None,
+                "opens": opens,
                 "closes": version.definition.get("closes") if version else None,
                 "participations": sum(per_status.values()),
                 "completed": per_status.get("completed", 0),

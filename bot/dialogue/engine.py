@@ -341,7 +341,16 @@ class ConversationEngine:
             self._advance(ctx, None)
             return
         turn = ctx.turn
+        # Checked before commands: NLU labels "next" skip and "that's all" goodbye.
+        if q["type"] == "multi_choice" and ctx.phase.get("pending") and \
+                normalise(turn.text) in DONE_WORDS:
+            ctx.turn = replace(turn, entities={"choice": f"{q['id']}:done"})
+            self._on_button_choice(ctx, q)
+            return
         command = self._command_for(ctx, q)
+        if command == "skip" and ctx.phase.get("probing"):
+            self._on_probe_reply(ctx, q)  # skipping the follow-up keeps the answer given
+            return
         if command is not None:
             self._run_command(ctx, q, command)
             return
@@ -350,11 +359,6 @@ class ConversationEngine:
             return
         if ctx.phase.get("probing"):
             self._on_probe_reply(ctx, q)
-            return
-        if q["type"] == "multi_choice" and ctx.phase.get("pending") and \
-                normalise(turn.text) in DONE_WORDS:
-            ctx.turn = replace(turn, entities={"choice": f"{q['id']}:done"})
-            self._on_button_choice(ctx, q)
             return
         result = parse_answer(q, turn.text)
         if isinstance(result, NotUnderstood):
