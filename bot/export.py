@@ -91,11 +91,12 @@ def write_json(session: Session, consultation_id: int, slug: str, out: TextIO) -
             "started_at": _iso(participation.started_at),
             "finished_at": _iso(participation.finished_at),
             "quote_consent": participation.quote_consent,
-            "answers": {q["id"]: None for q in participation.version.definition["questions"]},
         }
+        answers: dict[str, Any] = {q["id"]: None for q in
+                                   participation.version.definition["questions"]}
         for question, answer in _visible(participation, pairs):
-            record["answers"][question.key] = (None if answer.status == "skipped"
-                                               else answer.value)
+            answers[question.key] = None if answer.status == "skipped" else answer.value
+        record["answers"] = answers
         out.write(("," if count else "") + "\n  " + json.dumps(record, ensure_ascii=False))
         count += 1
     out.write("\n]\n" if count else "]\n")

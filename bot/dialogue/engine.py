@@ -90,7 +90,8 @@ class ConversationEngine:
             if mode == "participation":
                 participation = session.get(Participation, state["participation_id"]) if state \
                     else None
-                if participation is not None and participation.status == "active":
+                if participation is not None and participation.status == "active" and \
+                        participation.participant_id == self.key(turn):
                     return self._participation_turn(session, turn, participation)
             return self._idle(session, turn)
 
@@ -219,7 +220,8 @@ class ConversationEngine:
             out = [render.text("OK, nothing has been deleted.")]
             if back and back.get("mode") == "participation":
                 participation = session.get(Participation, back["participation_id"])
-                if participation is not None and participation.status == "active":
+                if participation is not None and participation.status == "active" and \
+                        participation.participant_id == self.key(turn):
                     ctx = self._context(session, participation, turn)
                     self._reprompt(ctx)
                     ctx.out[:0] = out
@@ -528,7 +530,7 @@ class ConversationEngine:
             if nxt is None:
                 nxt = flow.first_unanswered(ctx.definition, values)
         if nxt is not None:
-            self._ask(ctx, nxt)
+            self._ask(ctx, nxt, show_current=True)
             return
         if ctx.definition["privacy"]["quotes"] == "ask" and \
                 ctx.participation.quote_consent is None and self._has_open_answers(ctx):

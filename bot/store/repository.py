@@ -38,7 +38,8 @@ class LaunchResult:
     reopened: bool
 
 
-def launch_consultation(session: Session, definition: dict[str, Any], source_yaml: str) -> LaunchResult:
+def launch_consultation(session: Session, definition: dict[str, Any],
+                        source_yaml: str) -> LaunchResult:
     """Create a consultation or a new version of it; an unchanged file adds no version.
 
     Launching also (re)opens the consultation.
@@ -137,11 +138,14 @@ def ensure_participant(session: Session, participant_id: str) -> Participant:
 
 
 def unfinished_participation(session: Session, participant_id: str) -> Participation | None:
-    """The participant's most recent active or paused participation, if any."""
+    """The participant's most recent active or paused participation in an open consultation."""
     return session.scalar(
         select(Participation)
+        .join(ConsultationVersion, Participation.version_id == ConsultationVersion.id)
+        .join(Consultation, ConsultationVersion.consultation_id == Consultation.id)
         .where(Participation.participant_id == participant_id,
-               Participation.status.in_(("active", "paused")))
+               Participation.status.in_(("active", "paused")),
+               Consultation.status == "open")
         .order_by(Participation.updated_at.desc()).limit(1)
     )
 

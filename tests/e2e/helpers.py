@@ -10,7 +10,6 @@ from sqlalchemy import func, select, text
 from bot.store.db import session_scope
 from bot.store.models import Answer, Participant, Participation, Question
 from bot.store.pseudonym import participant_key
-import os
 
 
 def key_of(sender: str, channel: str = "rest") -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import answers_of, participation_of, rows_mentioning
 from bot.devtools.stack import ROOT, Chat, Stack
+from tests.e2e.helpers import answers_of, participation_of, rows_mentioning
 
 pytestmark = pytest.mark.e2e
 LIBRARY = "library-hours-2027"

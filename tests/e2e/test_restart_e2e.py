@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import answers_of, participation_of
 from bot.devtools.stack import Stack, launch_demo
+from tests.e2e.helpers import answers_of, participation_of
 
 pytestmark = pytest.mark.e2e
 
