@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -16,9 +17,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import Settings
+from bot.config import Settings, var_dir
 from bot.dialogue.engine import ConversationEngine
 from bot.dialogue.messages import TurnResult, UserTurn
+from bot.knowledge.service import KnowledgeService
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,15 @@ ERASE_SLOT = "erase_conversation"
 @lru_cache(maxsize=1)
 def engine() -> ConversationEngine:
     """The process-wide engine, built from the environment on first use."""
-    return ConversationEngine(Settings.from_env())
+    return ConversationEngine(Settings.from_env(), KnowledgeService(var_dir()))
+
+
+def warm_up() -> None:
+    """Load the embedding model and the index at start-up (``CODESIGN_WARM_UP=0`` skips)."""
+    if os.environ.get("CODESIGN_WARM_UP", "1") != "0":
+        knowledge = engine().knowledge
+        if knowledge is not None:
+            knowledge.warm_up()
 
 
 def user_turn(tracker: Tracker) -> UserTurn:
@@ -118,3 +128,6 @@ class ActionPing(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(text="pong")
         return []
+
+
+warm_up()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import consultations
+from bot.cli import consultations, knowledge
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
 from bot.store import repository as repo
@@ -17,6 +17,7 @@ from bot.store.db import migrate
 app = typer.Typer(help="codesign: co-design consultations for public services.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(consultations.app, name="consultations")
+app.add_typer(knowledge.app, name="knowledge")
 app.command()(chat)
 
 

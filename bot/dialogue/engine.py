@@ -25,12 +25,14 @@ from bot.consultations.answers import (
     normalise,
     parse_answer,
 )
-from bot.dialogue import render
+from bot.dialogue import render, service_questions
 from bot.dialogue.commands import uses_command_words
-from bot.dialogue.messages import BotMessage, TurnResult, UserTurn
+from bot.dialogue.messages import BotMessage, TurnResult, UserTurn, payload
+from bot.knowledge.answers import GroundedAnswer
+from bot.knowledge.service import KnowledgeService
 from bot.store import repository as repo
 from bot.store.db import session_scope
-from bot.store.models import Answer, Participation, utcnow
+from bot.store.models import Answer, KnowledgeQuery, Participation, utcnow
 from bot.store.pseudonym import participant_key
 
 CONTROL_INTENTS = {
@@ -66,8 +68,9 @@ class _Context:
 class ConversationEngine:
     """Runs the consultation dialogue against the app store."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, knowledge: KnowledgeService | None = None) -> None:
         self.settings = settings
+        self.knowledge = knowledge
 
     # ------------------------------------------------------------------ entry points
     def key(self, turn: UserTurn) -> str:
@@ -87,6 +90,8 @@ class ConversationEngine:
                 return self._consent(session, turn, state or {})
             if mode == "confirm_forget":
                 return self._confirm_forget(session, turn, state or {})
+            if mode == "forward" and turn.intent in ("affirm", "deny"):
+                return self._forward_reply(session, turn, state or {})
             if mode == "participation":
                 participation = session.get(Participation, state["participation_id"]) if state \
                     else None
@@ -116,15 +121,51 @@ class ConversationEngine:
         if unfinished is not None and intent in ("resume", "affirm", "skip", "go_back",
                                                  "repeat", "submit", "change_answer"):
             return self._resume(session, turn, unfinished)
-        if intent == "ask_service":
-            message = render.text("I can’t look up answers about the service yet; the "
-                                  "council’s documents will be searchable here soon.")
-            return TurnResult([message, self._welcome_message(session, key)], None)
+        if intent == "ask_service" or (intent in ("nlu_fallback", "inform", "out_of_scope") and
+                                       service_questions.phrased_as_question(turn.text)):
+            return self._idle_service_question(session, turn)
+        if intent == "choose" and turn.entities.get("choice", "").startswith("forward:"):
+            return self._forward_reply(session, replace(turn, intent="affirm"),
+                                       {"query_id": turn.entities["choice"].split(":", 1)[1]})
         if intent == "choose":
             message = render.text("That button belongs to a conversation that has ended.")
             return TurnResult([message, self._welcome_message(session, key)], None)
         note = render.text("You’re not in a consultation at the moment.")
         return TurnResult([note, self._welcome_message(session, key)], None)
+
+    # ------------------------------------------------------------------ service questions
+    def _ground(self, session: Session, text: str, collections: list[str] | None,
+                participation_id: int | None, question_key: str | None
+                ) -> tuple[GroundedAnswer, int]:
+        if self.knowledge is None:
+            grounded = GroundedAnswer(False, "I can’t look things up at the moment.", [], [])
+        else:
+            grounded = self.knowledge.answer(text, collections)
+        query = service_questions.log_query(session, participation_id, question_key, text,
+                                            collections, grounded)
+        return grounded, query.id
+
+    def _idle_service_question(self, session: Session, turn: UserTurn) -> TurnResult:
+        grounded, query_id = self._ground(session, turn.text, None, None, None)
+        if grounded.covered:
+            return TurnResult([render.text(grounded.text)], None)
+        return TurnResult([render.text(
+            grounded.text + " Would you like me to pass your question on to the council?",
+            render.Button("Yes, pass it on", "/affirm"),
+            render.Button("No, thanks", "/deny"))], {"mode": "forward", "query_id": query_id})
+
+    def _forward_reply(self, session: Session, turn: UserTurn,
+                       state: dict[str, Any]) -> TurnResult:
+        if turn.intent == "affirm":
+            query = session.get(KnowledgeQuery, int(state.get("query_id") or 0))
+            if query is not None:
+                query.forwarded = True
+            message = render.text("Thank you: your question has been passed on to the "
+                                  "council, who use these questions to improve their "
+                                  "information and services.")
+        else:
+            message = render.text("All right.")
+        return TurnResult([message], None)
 
     def _start(self, session: Session, turn: UserTurn) -> TurnResult:
         key = self.key(turn)
@@ -293,7 +334,10 @@ class ConversationEngine:
     def _ask(self, ctx: _Context, q: dict[str, Any], *, hint: bool = False,
              show_current: bool = False) -> None:
         values = ctx.values()
-        state = {k: v for k, v in ctx.phase.items() if k in ("return_to_summary",)}
+        keep = ["return_to_summary", "evidence"]
+        if ctx.phase.get("current") == q["id"]:
+            keep.append("asked")  # re-asking after a service answer: "That was my answer"
+        state = {k: v for k, v in ctx.phase.items() if k in keep}
         state.update(phase="question", current=q["id"])
         ctx.participation.state = state
         previous = None
@@ -357,12 +401,19 @@ class ConversationEngine:
             self._run_command(ctx, q, command)
             return
         if turn.intent == "choose" and "choice" in turn.entities:
-            self._on_button_choice(ctx, q)
+            if not self._on_special_choice(ctx, q):
+                self._on_button_choice(ctx, q)
+            return
+        parse_first = q["type"] != "open"
+        result = parse_answer(q, turn.text) if parse_first else None
+        if service_questions.is_service_question(turn, q["type"],
+                                                 isinstance(result, Parsed)):
+            self._answer_service_question(ctx, q)
             return
         if ctx.phase.get("probing"):
             self._on_probe_reply(ctx, q)
             return
-        result = parse_answer(q, turn.text)
+        result = result or parse_answer(q, turn.text)
         if isinstance(result, NotUnderstood):
             if turn.intent == "bot_challenge":
                 ctx.out.append(render.text(f"I’m an automated assistant run by "
@@ -381,6 +432,54 @@ class ConversationEngine:
             ctx.out.append(render.text(q["probe"]))
             return
         self._advance(ctx, q)
+
+    def _answer_service_question(self, ctx: _Context, q: dict[str, Any]) -> None:
+        """Answer from the consultation's own collections, then return to the question."""
+        text = ctx.turn.text
+        collections = list(ctx.definition.get("knowledge") or [])
+        grounded, query_id = self._ground(ctx.session, text, collections,
+                                          ctx.participation.id, q["id"])
+        ctx.phase.setdefault("evidence", []).append(query_id)
+        buttons: list[render.Button] = []
+        message = grounded.text
+        if not grounded.covered:
+            message += f" Would you like me to pass your question on to {ctx.definition['agency']}?"
+            buttons.append(render.Button("Pass my question on",
+                                         payload("choose", choice=f"forward:{query_id}")))
+        if q["type"] == "open":
+            ctx.phase["asked"] = {"query_id": query_id, "text": text}
+            buttons.append(render.Button("That was my answer",
+                                         payload("choose", choice=f"{q['id']}:was_answer")))
+        ctx.out.append(render.text(message, *buttons))
+        ctx.out.append(render.text("Now, back to the consultation:"))
+        self._reprompt(ctx)
+
+    def _on_special_choice(self, ctx: _Context, q: dict[str, Any]) -> bool:
+        """Buttons offered with service answers; True when the turn was one of them."""
+        choice = ctx.turn.entities.get("choice", "")
+        if choice.startswith("forward:"):
+            query = ctx.session.get(KnowledgeQuery, int(choice.split(":", 1)[1] or 0))
+            if query is not None and query.participation_id == ctx.participation.id:
+                query.forwarded = True
+            ctx.out.append(render.text(f"Thank you: I’ve passed your question on to "
+                                       f"{ctx.definition['agency']}."))
+            self._reprompt(ctx)
+            return True
+        if choice == f"{q['id']}:was_answer":
+            asked = ctx.phase.pop("asked", None)
+            if asked is None:
+                self._reprompt(ctx)
+                return True
+            query = ctx.session.get(KnowledgeQuery, asked["query_id"])
+            if query is not None:  # it was an answer, not a question: not a knowledge gap
+                ctx.session.delete(query)
+            evidence = ctx.phase.get("evidence") or []
+            ctx.phase["evidence"] = [i for i in evidence if i != asked["query_id"]]
+            ctx.out.append(render.text("Sorry about that: I’ve saved it as your answer."))
+            self._store(ctx, q, "answered", asked["text"], asked["text"])
+            self._advance(ctx, q)
+            return True
+        return False
 
     def _command_for(self, ctx: _Context, q: dict[str, Any]) -> str | None:
         """The navigation command the turn expresses, or None when it is an answer."""
@@ -519,6 +618,9 @@ class ConversationEngine:
         ctx.answers[q["id"]] = repo.save_answer(
             ctx.session, ctx.participation.id, questions[q["id"]].id, status=status,
             value=value, raw_text=raw, message_id=ctx.turn.message_id)
+        evidence = ctx.phase.pop("evidence", None)
+        if evidence:
+            service_questions.link_evidence(ctx.session, ctx.answers[q["id"]].id, evidence)
         ctx.session.commit()  # each answer is kept even if the conversation stops here
 
     def _advance(self, ctx: _Context, after: dict[str, Any] | None) -> None:

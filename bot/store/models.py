@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -207,3 +208,69 @@ class TranscriptEntry(Base):
     intent: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KnowledgeDocument(Base):
+    """A service document ingested into a knowledge collection."""
+
+    __tablename__ = "kb_documents"
+    __table_args__ = (UniqueConstraint("collection", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(500))
+    format: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    passages: Mapped[list[KnowledgePassage]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="KnowledgePassage.position")
+
+
+class KnowledgePassage(Base):
+    """A passage of a document with its embedding (float32 bytes)."""
+
+    __tablename__ = "kb_passages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_documents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KnowledgeQuery(Base):
+    """A question a citizen asked about the service, what was shown, and whether it was
+    answered (the knowledge-gap log)."""
+
+    __tablename__ = "knowledge_queries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participations.id", ondelete="CASCADE"), index=True, nullable=True)
+    question_key: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    collections: Mapped[list[Any]] = mapped_column(JSON)
+    answered: Mapped[bool] = mapped_column(Boolean, index=True)
+    top_score: Mapped[float | None] = mapped_column()
+    hits: Mapped[list[Any]] = mapped_column(JSON)
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnswerEvidence(Base):
+    """Which service answers a citizen had seen before giving an answer."""
+
+    __tablename__ = "answer_evidence"
+    __table_args__ = (UniqueConstraint("answer_id", "query_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"),
+                                           index=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("knowledge_queries.id", ondelete="CASCADE"),
+                                          index=True)

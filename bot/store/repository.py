@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 from bot.consultations.schema import content_hash
 from bot.store.models import (
     Answer,
+    AnswerEvidence,
     AnswerRevision,
     Consultation,
     ConsultationVersion,
+    KnowledgeQuery,
     Participant,
     Participation,
     Question,
@@ -237,6 +239,8 @@ def erase_participant(session: Session, participant_id: str) -> int:
                            .where(Participation.participant_id == participant_id)) or 0
     ids = select(Participation.id).where(Participation.participant_id == participant_id)
     answer_ids = select(Answer.id).where(Answer.participation_id.in_(ids))
+    session.execute(delete(AnswerEvidence).where(AnswerEvidence.answer_id.in_(answer_ids)))
+    session.execute(delete(KnowledgeQuery).where(KnowledgeQuery.participation_id.in_(ids)))
     session.execute(delete(AnswerRevision).where(AnswerRevision.answer_id.in_(answer_ids)))
     session.execute(delete(Answer).where(Answer.participation_id.in_(ids)))
     session.execute(delete(TranscriptEntry).where(TranscriptEntry.participation_id.in_(ids)))

@@ -1,0 +1,72 @@
+"""Turning search hits into a short, sourced answer, or an honest "not covered"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.knowledge.chunking import SENTENCE_RE
+from bot.knowledge.embedder import embed
+from bot.knowledge.search import Hit
+
+# Dense cosine similarity of the best passage below which the documents are taken not to
+# answer the question. Chosen on tests/eval/questions.jsonl (bench/knowledge_eval.py).
+COVERED_THRESHOLD = 0.45
+MAX_ANSWER_CHARS = 420
+
+
+@dataclass(frozen=True)
+class GroundedAnswer:
+    """What the bot says about the service, and the evidence behind it."""
+
+    covered: bool
+    text: str
+    hits: list[Hit]
+    sources: list[tuple[str, str | None]]
+
+    @property
+    def top_similarity(self) -> float | None:
+        return self.hits[0].similarity if self.hits else None
+
+
+def is_covered(hits: list[Hit], threshold: float = COVERED_THRESHOLD) -> bool:
+    """Whether the best hit is relevant enough to cite."""
+    return bool(hits) and max(hit.similarity for hit in hits[:3]) >= threshold
+
+
+def shorten(question: str, text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    """The sentences of ``text`` that best answer ``question``, in their original order."""
+    sentences = [s.strip() for part in text.split("\n") for s in SENTENCE_RE.split(part)
+                 if s.strip()]
+    if len(text) <= limit or len(sentences) <= 2:
+        return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    vectors = embed([question, *sentences])
+    scores = vectors[1:] @ vectors[0]
+    chosen: list[int] = []
+    for index in np.argsort(-scores):
+        candidate = sorted([*chosen, int(index)])
+        if sum(len(sentences[i]) + 1 for i in candidate) > limit and chosen:
+            break
+        chosen = candidate
+    return " ".join(sentences[i] for i in chosen)
+
+
+def compose(question: str, hits: list[Hit]) -> GroundedAnswer:
+    """A short answer citing its source(s), or a plain statement that it is not covered."""
+    if not is_covered(hits):
+        return GroundedAnswer(False, "I’m sorry, I can’t find an answer to that in the "
+                                     "council’s documents.", hits, [])
+    best = hits[0]
+    text = shorten(question, best.passage.text)
+    sources = [(best.passage.title, best.passage.url)]
+    if len(hits) > 1 and hits[1].passage.document != best.passage.document and \
+            hits[1].similarity >= max(COVERED_THRESHOLD, best.similarity - 0.05):
+        sources.append((hits[1].passage.title, hits[1].passage.url))
+    cited = "; ".join(f"{title} ({url})" if url else title for title, url in sources)
+    return GroundedAnswer(True, f"{_tidy(text)}\n\nSource: {cited}", hits, sources)
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,149 @@
+"""Searching the live index generation: dense (FAISS), lexical (BM25) or hybrid (RRF).
+
+``KnowledgeSearcher`` keeps the live generation in memory and checks the ``CURRENT``
+pointer before each search, so a rebuild is picked up without a restart; a search in
+progress keeps using the generation it started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from bot.knowledge import index as ix
+from bot.knowledge.embedder import embed_query
+
+Mode = Literal["dense", "bm25", "hybrid"]
+RRF_K = 60
+CANDIDATES = 30
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the passage, its rank score and its dense similarity."""
+
+    passage: ix.PassageMeta
+    score: float
+    similarity: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (the CLI's ``--json`` output)."""
+        p = self.passage
+        return {"passage_id": p.id, "text": p.text, "title": p.title, "section": p.section,
+                "source": p.url or p.document, "collection": p.collection,
+                "score": round(self.score, 4), "similarity": round(self.similarity, 4)}
+
+
+class _Collection:
+    """One collection's indexes in memory."""
+
+    def __init__(self, folder: Path, name: str, passages: list[ix.PassageMeta]) -> None:
+        import faiss
+
+        self.passages = passages
+        self.dense = faiss.read_index(str(folder / f"{name}.faiss"))
+        if hasattr(self.dense, "hnsw"):
+            self.dense.hnsw.efSearch = ix.HNSW_EF_SEARCH
+        self._bm25: Any = None
+        self._bm25_lock = threading.Lock()
+
+    def bm25(self) -> Any:
+        """The BM25 index, built on first lexical search."""
+        with self._bm25_lock:
+            if self._bm25 is None:
+                import bm25s
+
+                corpus = [f"{p.title} {p.section} {p.text}" for p in self.passages]
+                retriever = bm25s.BM25()
+                retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False),
+                                show_progress=False)
+                self._bm25 = retriever
+            return self._bm25
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not self.passages:
+            return []
+        scores, ids = self.dense.search(vector.reshape(1, -1), min(k, len(self.passages)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        import bm25s
+
+        if not self.passages:
+            return []
+        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        if not tokens.vocab:
+            return []
+        results, scores = self.bm25().retrieve(tokens, k=min(k, len(self.passages)),
+                                               show_progress=False)
+        return [(int(i), float(s)) for i, s in zip(results[0], scores[0], strict=True)
+                if s > 0]
+
+
+class KnowledgeSearcher:
+    """Searches the live generation under ``var``; reloads when it changes."""
+
+    def __init__(self, var: Path) -> None:
+        self.var = var
+        self._loaded: tuple[Path, dict[str, _Collection]] | None = None
+        self._lock = threading.Lock()
+
+    def collections(self) -> dict[str, _Collection]:
+        """The live collections (loading or reloading them when needed)."""
+        current = ix.current_generation(self.var)
+        if current is None:
+            return {}
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == current:
+            return loaded[1]
+        with self._lock:
+            if self._loaded is None or self._loaded[0] != current:
+                _, metadata = ix.read_generation(current)
+                self._loaded = (current, {name: _Collection(current, name, passages)
+                                          for name, passages in metadata.items()})
+            return self._loaded[1]
+
+    def search(self, query: str, collections: list[str] | None = None, k: int = 5,
+               mode: Mode = "hybrid") -> list[Hit]:
+        """The ``k`` best passages for ``query`` in ``collections`` (all when None)."""
+        available = self.collections()
+        names = [c for c in (collections or list(available)) if c in available]
+        if not names or not query.strip():
+            return []
+        vector = embed_query(query)
+        ranked: dict[tuple[str, int], dict[str, float]] = {}
+        for name in names:
+            collection = available[name]
+            dense = collection.dense_search(vector, max(k, CANDIDATES))
+            for rank, (i, score) in enumerate(dense):
+                entry = ranked.setdefault((name, i), {})
+                entry["dense_rank"], entry["similarity"] = rank, score
+            if mode != "dense":
+                for rank, (i, score) in enumerate(collection.lexical_search(query,
+                                                                            max(k, CANDIDATES))):
+                    ranked.setdefault((name, i), {})["bm25_rank"] = rank
+                    ranked[(name, i)]["bm25"] = score
+        hits = []
+        for (name, i), entry in ranked.items():
+            passage = available[name].passages[i]
+            if "similarity" not in entry:
+                entry["similarity"] = float(np.dot(vector, self._vector(name, i)))
+            if mode == "dense":
+                score = entry["similarity"]
+            elif mode == "bm25":
+                if "bm25" not in entry:
+                    continue
+                score = entry["bm25"]
+            else:
+                score = sum(1.0 / (RRF_K + entry[key] + 1)
+                            for key in ("dense_rank", "bm25_rank") if key in entry)
+            hits.append(Hit(passage, score, entry["similarity"]))
+        hits.sort(key=lambda hit: hit.score, reverse=True)
+        return hits[:k]
+
+    def _vector(self, collection: str, i: int) -> np.ndarray:
+        return np.asarray(self.collections()[collection].dense.reconstruct(i), dtype=np.float32)

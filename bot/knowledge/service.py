@@ -1,0 +1,31 @@
+"""The knowledge base as the dialogue uses it: answer a citizen's service question."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.knowledge.answers import GroundedAnswer, compose
+from bot.knowledge.search import KnowledgeSearcher
+
+DEFAULT_K = 5
+
+
+class KnowledgeService:
+    """Answers service questions from the live index under ``var``."""
+
+    def __init__(self, var: Path) -> None:
+        self.searcher = KnowledgeSearcher(var)
+
+    def answer(self, question: str, collections: list[str] | None) -> GroundedAnswer:
+        """A sourced answer, searching ``collections`` (None: every collection)."""
+        if collections is not None and not collections:
+            return compose(question, [])
+        hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid")
+        return compose(question, hits)
+
+    def warm_up(self) -> None:
+        """Load the model and the live index now, not on the first question."""
+        from bot.knowledge.embedder import warm_up
+
+        warm_up()
+        self.searcher.collections()
