@@ -41,6 +41,12 @@ CONTROL_INTENTS = {
 }
 COMMAND_CONFIDENCE = 0.75
 OPEN_COMMAND_MAX_WORDS = 7
+IDLE_REPLIES = {
+    "bot_challenge": "I’m an automated assistant that runs public consultations for the council.",
+    "thank": "You’re welcome!",
+    "goodbye": "Goodbye, and thank you.",
+    "deny": "All right.",
+}
 DONE_WORDS = {"done", "finished", "that's all", "thats all", "that is all", "next", "ok", "okay"}
 
 
@@ -127,6 +133,8 @@ class ConversationEngine:
         if intent == "choose" and turn.entities.get("choice", "").startswith("forward:"):
             return self._forward_reply(session, replace(turn, intent="affirm"),
                                        {"query_id": turn.entities["choice"].split(":", 1)[1]})
+        if intent in IDLE_REPLIES:
+            return TurnResult([render.text(IDLE_REPLIES[intent])], None)
         if intent == "choose":
             message = render.text("That button belongs to a conversation that has ended.")
             return TurnResult([message, self._welcome_message(session, key)], None)
