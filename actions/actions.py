@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -36,11 +37,18 @@ def engine() -> ConversationEngine:
 
 
 def warm_up() -> None:
-    """Load the embedding model and the index at start-up (``CODESIGN_WARM_UP=0`` skips)."""
-    if os.environ.get("CODESIGN_WARM_UP", "1") != "0":
+    """Load the embedding model and the index at start-up (``CODESIGN_WARM_UP=0`` skips).
+
+    Only in Sanic's worker process, which serves the requests: loading torch in the main
+    process would fix the multiprocessing start method before Sanic can choose it.
+    """
+    in_worker = bool(os.environ.get("SANIC_WORKER_NAME"))
+    if in_worker and os.environ.get("CODESIGN_WARM_UP", "1") != "0":
         knowledge = engine().knowledge
         if knowledge is not None:
+            started = time.perf_counter()
             knowledge.warm_up()
+            logger.info("Knowledge base warmed up in %.1f s.", time.perf_counter() - started)
 
 
 def user_turn(tracker: Tracker) -> UserTurn:

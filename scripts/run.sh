@@ -11,6 +11,10 @@ mkdir -p "$CODESIGN_VAR_DIR/logs"
 
 .venv/bin/codesign migrate >/dev/null
 .venv/bin/codesign consultations launch --only-new consultations/
+# The demo knowledge base: one collection per folder; unchanged documents are skipped.
+if compgen -G "knowledge/*/" >/dev/null; then
+  .venv/bin/codesign knowledge ingest knowledge/*/
+fi
 
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -24,14 +28,17 @@ pids+=($!)
   >"$CODESIGN_VAR_DIR/logs/rasa.log" 2>&1 &
 pids+=($!)
 
-echo "[run] starting Rasa (about 30 s to load the model)…"
+echo "[run] starting Rasa and the action server (about 30 s to load the models)…"
+ready=false
 for _ in $(seq 1 180); do
-  if curl -sf "$RASA_URL/status" 2>/dev/null | grep -q model_file; then break; fi
   for pid in "${pids[@]}"; do
     kill -0 "$pid" 2>/dev/null || { echo "[run] a server exited; see $CODESIGN_VAR_DIR/logs/" >&2; exit 1; }
   done
+  if curl -sf "$RASA_URL/status" 2>/dev/null | grep -q model_file && \
+     curl -sf http://127.0.0.1:5055/health >/dev/null 2>&1; then ready=true; break; fi
   sleep 1
 done
+$ready || { echo "[run] the servers did not start within 3 minutes; see $CODESIGN_VAR_DIR/logs/" >&2; exit 1; }
 
 cat <<MSG
 
