@@ -17,11 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.devtools.stack import ROOT
+from bot.devtools.stack import ROOT, ingest_demo_knowledge
 from bot.knowledge.answers import COVERED_THRESHOLD
-from bot.knowledge.ingest import ingest
 from bot.knowledge.search import KnowledgeSearcher
-from bot.store.db import migrate, session_scope
 
 EVAL_FILE = ROOT / "tests" / "eval" / "questions.jsonl"
 MODES = ("dense", "bm25", "hybrid")
@@ -46,15 +44,9 @@ def load_cases(path: Path = EVAL_FILE) -> list[Case]:
     return cases
 
 
-def build_index(var: Path, knowledge: Path = ROOT / "knowledge") -> None:
-    """Ingest every collection folder of ``knowledge`` into a fresh store under ``var``."""
-    url = f"sqlite:///{var / 'eval.db'}"
-    migrate(url)
-    with session_scope(url) as session:
-        for folder in sorted(p for p in knowledge.iterdir() if p.is_dir()):
-            report = ingest(session, [folder], folder.name, var)
-            if report.failed:
-                raise SystemExit(f"ingest failed: {report.failed}")
+def build_index(var: Path) -> None:
+    """Ingest every collection folder of ``knowledge/`` into a fresh store under ``var``."""
+    ingest_demo_knowledge(f"sqlite:///{var / 'eval.db'}", var)
 
 
 def _source_of(document: str, collection: str) -> str:

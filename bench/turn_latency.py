@@ -20,8 +20,14 @@ import threading
 import time
 from pathlib import Path
 
-from bot.devtools.stack import ROOT, Chat, Stack, launch_demo
+from bot.devtools.stack import ROOT, Chat, Stack, ingest_demo_knowledge, launch_demo
 
+SERVICE_QUESTIONS = ["what time does the central library open on saturdays?",
+                     "how much does it cost to print a page?",
+                     "how many books can I borrow at once?",
+                     "can I renew my books online?",
+                     "is there step-free access to the library?",
+                     "how do I book the community room?"]
 ANSWERS = ["monthly", "saturdays, sundays", "4", "2", "borrowing books, study space",
            "I would use the study space in the evenings after work"]
 
@@ -48,20 +54,27 @@ def timed(chat: Chat, text: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def sequential(stack: Stack, rounds: int) -> tuple[list[float], list[float]]:
-    """Interleaved baseline and answer turns, one participant at a time."""
+def sequential(stack: Stack, rounds: int) -> tuple[list[float], list[float], list[float]]:
+    """Interleaved baseline, answer and service-question turns, one at a time.
+
+    Service questions are asked at question 1 of the library consultation, so the bot
+    searches the consultation's collection, cites a source and re-asks the question.
+    """
     baseline: list[float] = []
     answer: list[float] = []
+    grounded: list[float] = []
     for _ in range(rounds):
-        # Fresh conversations of equal length, so tracker size does not favour either.
+        # Fresh conversations of equal length, so tracker size does not favour any.
         chat = started_chat(stack)
+        asker = started_chat(stack)
         pinger = stack.chat()
         pinger.say("ping")
         pinger.say("ping")
-        for text in ANSWERS:
+        for text, question in zip(ANSWERS, SERVICE_QUESTIONS, strict=True):
             baseline.append(timed(pinger, "ping"))
             answer.append(timed(chat, text))
-    return baseline, answer
+            grounded.append(timed(asker, question))
+    return baseline, answer, grounded
 
 
 def concurrent(stack: Stack, participants: int, think: tuple[float, float] | None) -> list[float]:
@@ -110,11 +123,12 @@ def main() -> None:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'bench.db'}"
         launch_demo(url)
+        ingest_demo_knowledge(url, workdir)
         stack = Stack(url, workdir, rasa_port=5305, action_port=5355)
         stack.start()
         try:
             sequential(stack, 2)  # warm-up
-            baseline, answer = sequential(stack, args.rounds)
+            baseline, answer, grounded = sequential(stack, args.rounds)
             loaded: list[float] = []
             burst: list[float] = []
             for _ in range(args.concurrent_rounds):
@@ -130,6 +144,9 @@ def main() -> None:
         "answer_turn_ms": {"p50": statistics.median(answer), "p95": percentile(answer, 95),
                            "n": len(answer)},
         "ratio_p50": statistics.median(answer) / statistics.median(baseline),
+        "grounded_answer_turn_ms": {"p50": statistics.median(grounded),
+                                    "p95": percentile(grounded, 95), "n": len(grounded)},
+        "grounded_adds_p50_ms": statistics.median(grounded) - statistics.median(answer),
         "concurrent_participants": args.concurrency,
         "concurrent_think_1_3s_ms": {
             "p50": statistics.median(loaded), "p95": percentile(loaded, 95), "n": len(loaded)},
@@ -143,6 +160,9 @@ def main() -> None:
     print(f"  answer turn            p50 {figures['answer_turn_ms']['p50']:6.1f} ms   "
           f"p95 {figures['answer_turn_ms']['p95']:6.1f} ms   n={len(answer)}")
     print(f"  ratio at p50           {figures['ratio_p50']:.2f}   (target <= 1.2)")
+    print(f"  service question turn  p50 {figures['grounded_answer_turn_ms']['p50']:6.1f} ms   "
+          f"p95 {figures['grounded_answer_turn_ms']['p95']:6.1f} ms   "
+          f"adds {figures['grounded_adds_p50_ms']:.1f} ms at p50 (target <= 25 ms)")
     conc = figures["concurrent_think_1_3s_ms"]
     print(f"  {args.concurrency} participants at once, 1-3 s to read and answer each question:")
     print(f"                         p50 {conc['p50']:6.1f} ms   "

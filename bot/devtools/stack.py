@@ -37,12 +37,33 @@ def launch_demo(database_url: str, folder: Path | None = None) -> None:
                                      path.read_text(encoding="utf-8"))
 
 
+def ingest_demo_knowledge(database_url: str, var: Path, folder: Path | None = None) -> None:
+    """Ingest each collection folder of ``knowledge/`` into the store and index under ``var``."""
+    from bot.knowledge.ingest import ingest
+    from bot.store.db import migrate, session_scope
+
+    migrate(database_url)
+    root = folder or ROOT / "knowledge"
+    with session_scope(database_url) as session:
+        for collection in sorted(p for p in root.iterdir() if p.is_dir()):
+            report = ingest(session, [collection], collection.name, var)
+            if report.failed:
+                raise RuntimeError(f"demo knowledge failed to ingest: {report.failed}")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MiB (from /proc)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its child processes (Sanic workers), in MiB."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True,
+                              check=False).stdout.split()
+    return rss_mb(pid) + sum(tree_rss_mb(int(child)) for child in children)
 
 
 def latest_model() -> Path:
@@ -139,7 +160,7 @@ class Stack:
     def memory_mb(self) -> dict[str, float]:
         """Resident memory of the action server and the Rasa server, in MiB."""
         names = ("action_server", "rasa_server")
-        return {name: rss_mb(p.pid) for name, p in zip(names, self.processes, strict=True)}
+        return {name: tree_rss_mb(p.pid) for name, p in zip(names, self.processes, strict=True)}
 
     def log_tail(self, lines: int = 40) -> str:
         out = []
