@@ -17,12 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import write_results
 from bot.devtools.stack import ROOT, ingest_demo_knowledge
 from bot.knowledge.answers import COVERED_THRESHOLD
-from bot.knowledge.search import KnowledgeSearcher
+from bot.knowledge.search import KnowledgeSearcher, Mode
 
 EVAL_FILE = ROOT / "tests" / "eval" / "questions.jsonl"
-MODES = ("dense", "bm25", "hybrid")
+MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 
 
 @dataclass
@@ -100,9 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="codesign-eval-") as tmp:
         build_index(Path(tmp))
         figures = evaluate(KnowledgeSearcher(Path(tmp)), cases)
-    out = ROOT / "results" / "knowledge-eval.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2))
+    write_results("knowledge-eval", figures)
     if args.json:
         print(json.dumps(figures, indent=2))
         return

@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench.common import percentile, write_results
 from bot.devtools.stack import ROOT, tree_rss_mb
 from bot.knowledge import index as ix
 from bot.knowledge.embedder import embed, embed_query, warm_up
@@ -53,9 +54,6 @@ def sentence(rng: random.Random) -> str:
             f"and {rng.choice(VERBS)} {rng.choice(THINGS)}.")
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
 def ingestion(tmp: Path, documents: int) -> dict[str, float]:
@@ -165,7 +163,7 @@ def main() -> None:
         tmp = Path(name)
         figures["ingestion"] = ingestion(tmp, args.documents)
         all_vectors = synthetic_vectors(100_000)
-        latency = {}
+        latency: dict[str, dict[str, object]] = {}
         for size in (1_000, 10_000, 100_000):
             var = tmp / f"var-{size}"
             write_sized_generation(var, all_vectors[:size])
@@ -195,8 +193,8 @@ def main() -> None:
     print(f"  ingestion: {ing['passages']} passages in {ing['seconds']:.1f} s = "
           f"{ing['passages_per_second']:.0f} passages/s (target >= 150)")
     print("  query latency incl. embedding the question:")
-    for size, row in latency.items():
-        print(f"    {int(size):>7,} passages ({row['index']:5}): p50 {row['p50_ms']:5.1f} ms  "
+    for label, row in latency.items():
+        print(f"    {int(label):>7,} passages ({row['index']!s:5}): p50 {row['p50_ms']:5.1f} ms  "
               f"p95 {row['p95_ms']:5.1f} ms")
     exact = figures["query_latency_exact_100k"]
     assert isinstance(exact, dict)
@@ -206,9 +204,7 @@ def main() -> None:
           f"{figures['hnsw_recall_at_10_vs_exact_100k']:.3f} (target >= 0.98)")
     print(f"  action server RSS with the 100k index loaded: "
           f"{figures['action_server_rss_mb_100k']:.0f} MiB")
-    out = ROOT / "results" / "bench-knowledge.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2))
+    write_results("bench-knowledge", figures)
 
 
 if __name__ == "__main__":

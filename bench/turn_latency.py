@@ -12,7 +12,6 @@ Run: ``make bench`` (or ``.venv/bin/python -m bench.turn_latency``).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -20,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench.common import percentile, write_results
 from bot.devtools.stack import ROOT, Chat, Stack, ingest_demo_knowledge, launch_demo
 
 SERVICE_QUESTIONS = ["what time does the central library open on saturdays?",
@@ -32,11 +32,6 @@ ANSWERS = ["monthly", "saturdays, sundays", "4", "2", "borrowing books, study sp
            "I would use the study space in the evenings after work"]
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of ``values``."""
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def started_chat(stack: Stack) -> Chat:
@@ -173,9 +168,7 @@ def main() -> None:
           f"p95 {conc['p95']:6.1f} ms   n={len(burst)}")
     print(f"  resident memory        Rasa server {memory['rasa_server']:.0f} MiB, "
           f"action server {memory['action_server']:.0f} MiB")
-    out = ROOT / "results" / "bench-turn-latency.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2))
+    out = write_results("bench-turn-latency", figures)
     print(f"  (written to {out.relative_to(ROOT)})")
 
 

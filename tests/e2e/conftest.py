@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devtools.stack import Stack, launch_demo
+from bot.devtools.stack import Stack, ingest_demo_knowledge, launch_demo
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +16,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir: Path = tmp_path_factory.mktemp("stack")
     url = f"sqlite:///{workdir / 'codesign.db'}"
     launch_demo(url)
+    ingest_demo_knowledge(url, workdir)
     running = Stack(url, workdir)
     running.start()
     yield running

@@ -1,0 +1,29 @@
+"""Helpers shared by the benchmarks: percentiles and writing results."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from bot.devtools.stack import ROOT
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of ``values``."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """p50, p95 and the sample count."""
+    return {"p50": statistics.median(values), "p95": percentile(values, 95), "n": len(values)}
+
+
+def write_results(name: str, figures: dict[str, object]) -> Path:
+    """Write ``results/<name>.json`` and return its path."""
+    out = ROOT / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2))
+    return out
