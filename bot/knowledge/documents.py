@@ -226,12 +226,40 @@ def _read_pdf(raw: bytes, name: str) -> Document:
         title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentError(f"{name}: broken or unreadable PDF ({exc})") from exc
-    sections = [Section(f"page {number}", _clean(text))
-                for number, text in enumerate(pages, 1) if text.strip()]
-    if not title and sections:
-        first_line = sections[0].text.splitlines()[0].strip()
-        title = first_line if 3 <= len(first_line) <= 120 else ""
-    return Document(name, title or _title_from_name(name), "pdf", sections)
+    lines = [line.strip() for page in pages for line in page.splitlines()]
+    lines = [line for line in lines if line]
+    if not title and lines and 3 <= len(lines[0]) <= 120:
+        title = lines.pop(0)
+    return Document(name, title or _title_from_name(name), "pdf", _sections_from_lines(lines))
+
+
+def _is_heading_line(line: str) -> bool:
+    """A short title-like line: no final punctuation, not a list item."""
+    return (len(line) <= 60 and len(line.split()) <= 8 and line[:1].isupper()
+            and not line.endswith((".", ",", ";", ":", "?", "!"))
+            and not re.match(r"^[-•*\d]", line))
+
+
+def _sections_from_lines(lines: list[str]) -> list[Section]:
+    """Rebuild headings and paragraphs from extracted text lines (PDF pages).
+
+    Wrapped lines are joined back; list items ("- ...") start new lines.
+    """
+    sections: list[Section] = []
+    heading, body = "", []
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if _is_heading_line(line) and following and not _is_heading_line(following):
+            if body:
+                sections.append(Section(heading, _clean("\n".join(body))))
+            heading, body = line, []
+        elif body and not re.match(r"^[-•*]\s", line) and not body[-1].endswith((".", ":")):
+            body[-1] += " " + line
+        else:
+            body.append(line)
+    if body:
+        sections.append(Section(heading, _clean("\n".join(body))))
+    return sections
 
 
 def _read_text(text: str, name: str) -> Document:
