@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# pip may warn about missing local index folders configured on this machine: noise.
+quiet_pip() { "$@" 2>&1 | { grep -v "WARNING: Location '" || true; }; }
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
@@ -33,7 +35,7 @@ make_venv() { # $1 dir, $2 python version, $3 stamp hash, $4... install commands
   log "creating $dir (Python $version)"
   rm -rf "$dir"
   "$(find_python "$version")" -m venv "$dir"
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<27"
+  quiet_pip "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<27"
   return 0
 }
 
@@ -42,16 +44,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 rasa_stamp="$(hash_of requirements/rasa.txt)"
 if make_venv .venv-rasa 3.10 "$rasa_stamp"; then
   log "installing Rasa 3.6.21 (about 2 minutes)"
-  .venv-rasa/bin/pip install --quiet -r requirements/rasa.txt
+  quiet_pip .venv-rasa/bin/pip install --quiet -r requirements/rasa.txt
   echo "$rasa_stamp" > .venv-rasa/.stamp
 fi
 
 app_stamp="$(hash_of requirements/app.txt pyproject.toml)"
 if make_venv .venv 3.11 "$app_stamp"; then
   log "installing torch 2.13.0 (CPU) first, then the app's requirements"
-  .venv/bin/pip install --quiet torch==2.13.0
-  .venv/bin/pip install --quiet -r requirements/app.txt
-  .venv/bin/pip install --quiet --no-deps -e .
+  quiet_pip .venv/bin/pip install --quiet torch==2.13.0
+  quiet_pip .venv/bin/pip install --quiet -r requirements/app.txt
+  quiet_pip .venv/bin/pip install --quiet --no-deps -e .
   echo "$app_stamp" > .venv/.stamp
 fi
 
