@@ -79,7 +79,7 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case]) -> dict[str, object
         max((h.similarity for h in searcher.search(c.question, [c.collection], k=3)),
             default=0.0) for c in uncovered]
     sweep = {}
-    for step in range(30, 66, 2):
+    for step in range(30, 72, 2):
         threshold = step / 100
         sweep[f"{threshold:.2f}"] = {
             "uncovered_declined": sum(s < threshold for s in similarities_uncovered)
@@ -87,7 +87,11 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case]) -> dict[str, object
             "covered_wrongly_declined": sum(s < threshold for s in similarities_covered)
             / max(len(covered), 1)}
     figures["threshold"] = COVERED_THRESHOLD
-    figures["decision"] = sweep[f"{COVERED_THRESHOLD:.2f}"]
+    figures["decision"] = {
+        "uncovered_declined": sum(s < COVERED_THRESHOLD for s in similarities_uncovered)
+        / max(len(uncovered), 1),
+        "covered_wrongly_declined": sum(s < COVERED_THRESHOLD for s in similarities_covered)
+        / max(len(covered), 1)}
     figures["sweep"] = sweep
     return figures
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -66,6 +67,11 @@ def tree_rss_mb(pid: int) -> float:
     return rss_mb(pid) + sum(tree_rss_mb(int(child)) for child in children)
 
 
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def latest_model() -> Path:
     """The trained model (scripts/train.sh names it after its inputs)."""
     models = sorted((ROOT / "models").glob("codesign-*.tar.gz"), key=lambda p: p.stat().st_mtime)
@@ -103,7 +109,22 @@ class Stack:
         return env
 
     def start(self, timeout: float = 180) -> None:
-        """Start both servers and wait until Rasa answers with a loaded model."""
+        """Start both servers and wait until Rasa answers with a loaded model.
+
+        Raises:
+            RuntimeError: a port is taken, a server exited, or they were not ready in time
+                (both servers are stopped first).
+        """
+        for port in (self.rasa_port, self.action_port):
+            if _port_in_use(port):
+                raise RuntimeError(f"port {port} is already in use (another server running?)")
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = self.env()

@@ -12,8 +12,10 @@ from bot.knowledge.embedder import embed
 from bot.knowledge.search import Hit
 
 # Dense cosine similarity of the best passage below which the documents are taken not to
-# answer the question. Chosen on tests/eval/questions.jsonl (bench/knowledge_eval.py).
-COVERED_THRESHOLD = 0.45
+# answer the question. Chosen on tests/eval/questions.jsonl (bench/knowledge_eval.py): the
+# highest value that wrongly declines at most 10% of covered questions. It declines only
+# about half of the uncovered ones: similarity alone cannot separate them better.
+COVERED_THRESHOLD = 0.50
 MAX_ANSWER_CHARS = 420
 
 

@@ -246,7 +246,8 @@ def _sections_from_lines(lines: list[str]) -> list[Section]:
     Wrapped lines are joined back; list items ("- ...") start new lines.
     """
     sections: list[Section] = []
-    heading, body = "", []
+    heading = ""
+    body: list[str] = []
     for index, line in enumerate(lines):
         following = lines[index + 1] if index + 1 < len(lines) else ""
         if _is_heading_line(line) and following and not _is_heading_line(following):

@@ -115,23 +115,26 @@ class KnowledgeSearcher:
         if not names or not query.strip():
             return []
         vector = embed_query(query)
-        ranked: dict[tuple[str, int], dict[str, float]] = {}
+        candidates: dict[tuple[str, int], dict[str, float]] = {}
         for name in names:
             collection = available[name]
-            dense = collection.dense_search(vector, max(k, CANDIDATES))
-            for rank, (i, score) in enumerate(dense):
-                entry = ranked.setdefault((name, i), {})
-                entry["dense_rank"], entry["similarity"] = rank, score
+            for i, similarity in collection.dense_search(vector, max(k, CANDIDATES)):
+                candidates.setdefault((name, i), {})["similarity"] = similarity
             if mode != "dense":
-                for rank, (i, score) in enumerate(collection.lexical_search(query,
-                                                                            max(k, CANDIDATES))):
-                    ranked.setdefault((name, i), {})["bm25_rank"] = rank
-                    ranked[(name, i)]["bm25"] = score
-        hits = []
-        for (name, i), entry in ranked.items():
-            passage = available[name].passages[i]
+                for i, score in collection.lexical_search(query, max(k, CANDIDATES)):
+                    candidates.setdefault((name, i), {})["bm25"] = score
+        for (name, i), entry in candidates.items():
             if "similarity" not in entry:
                 entry["similarity"] = float(np.dot(vector, self._vector(name, i)))
+        # Ranks are global across the searched collections, so fusing them stays comparable.
+        for key in ("similarity", "bm25"):
+            ordered = sorted((c for c in candidates if key in candidates[c]),
+                             key=lambda c, key=key: candidates[c][key],  # type: ignore[misc]
+                             reverse=True)
+            for rank, c in enumerate(ordered):
+                candidates[c][f"{key}_rank"] = rank
+        hits = []
+        for (name, i), entry in candidates.items():
             if mode == "dense":
                 score = entry["similarity"]
             elif mode == "bm25":
@@ -140,9 +143,9 @@ class KnowledgeSearcher:
                 score = entry["bm25"]
             else:
                 score = sum(1.0 / (RRF_K + entry[key] + 1)
-                            for key in ("dense_rank", "bm25_rank") if key in entry)
-            hits.append(Hit(passage, score, entry["similarity"]))
-        hits.sort(key=lambda hit: hit.score, reverse=True)
+                            for key in ("similarity_rank", "bm25_rank") if key in entry)
+            hits.append(Hit(available[name].passages[i], score, entry["similarity"]))
+        hits.sort(key=lambda hit: (hit.score, hit.similarity), reverse=True)
         return hits[:k]
 
     def _vector(self, collection: str, i: int) -> np.ndarray:
