@@ -1,0 +1,144 @@
+"""Service questions in the dialogue engine, with a real knowledge index (no Rasa):
+answers with sources, declines and passing on, evidence trail, scoping, corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.dialogue.engine import ConversationEngine
+from bot.knowledge.ingest import ingest
+from bot.knowledge.service import KnowledgeService
+from bot.store import repository
+from bot.store.db import engine_for, migrate, session_scope
+from bot.store.models import Answer, AnswerEvidence, KnowledgeQuery
+from tests.unit.test_engine import (
+    LIBRARY_FILE,
+    SECRET,
+    START_LIBRARY,
+    Citizen,
+    _Today,
+    launch,
+    payloads,
+    text_of,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def knowledge_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo knowledge base indexed once for this module."""
+    var = tmp_path_factory.mktemp("kb")
+    url = f"sqlite:///{var / 'kb.db'}"
+    migrate(url)
+    with session_scope(url) as session:
+        for folder in sorted((ROOT / "knowledge").iterdir()):
+            ingest(session, [folder], folder.name, var)
+    return var
+
+
+@pytest.fixture
+def engine(sqlite_url: str, knowledge_var: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[ConversationEngine]:
+    monkeypatch.setattr(repository, "date", _Today)
+    migrate(sqlite_url)
+    launch(sqlite_url, LIBRARY_FILE)
+    yield ConversationEngine(Settings(database_url=sqlite_url, secret_key=SECRET),
+                             KnowledgeService(knowledge_var))
+    engine_for(sqlite_url).dispose()
+
+
+def queries(url: str) -> list[KnowledgeQuery]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(KnowledgeQuery).order_by(KnowledgeQuery.id)))
+
+
+def started(engine: ConversationEngine) -> Citizen:
+    citizen = Citizen(engine)
+    citizen.press(START_LIBRARY)
+    citizen.press("/affirm")
+    return citizen
+
+
+def test_outside_a_consultation_a_question_is_answered_with_its_source(
+        engine: ConversationEngine) -> None:
+    citizen = Citizen(engine)
+    result = citizen.say("is northgate library open on sundays?", intent="ask_service",
+                         confidence=0.95)
+    assert "Source: Library opening hours" in text_of(result)
+    assert "11:00" in text_of(result)
+    assert result.state is None
+    (query,) = queries(engine.settings.database_url)
+    assert query.answered and query.participation_id is None and query.collections == []
+
+
+def test_uncovered_question_outside_is_declined_and_can_be_passed_on(
+        engine: ConversationEngine) -> None:
+    citizen = Citizen(engine)
+    result = citizen.say("can I get married in the library?", intent="ask_service",
+                         confidence=0.9)
+    assert "can’t find an answer" in text_of(result) and "Source" not in text_of(result)
+    assert result.state is not None and result.state["mode"] == "forward"
+    result = citizen.press("/affirm")
+    assert "passed on" in text_of(result) and result.state is None
+    (query,) = queries(engine.settings.database_url)
+    assert not query.answered and query.forwarded
+
+
+def test_question_at_a_choice_question_is_answered_then_reasked_and_becomes_evidence(
+        engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    result = citizen.say("how much does colour printing cost?", intent="ask_service",
+                         confidence=0.7)
+    text = text_of(result)
+    assert "Source:" in text and "50p" in text
+    assert "Question 1 of" in text  # back at the same question
+    (query,) = queries(engine.settings.database_url)
+    assert query.answered and query.question_key == "visits"
+    assert query.collections == ["libraries"]
+    assert all(hit["collection"] == "libraries" for hit in query.hits)
+    citizen.say("monthly")
+    with session_scope(engine.settings.database_url) as session:
+        linked = session.execute(select(AnswerEvidence.query_id)).scalars().all()
+        assert linked == [query.id]
+
+
+def test_open_question_text_is_an_answer_unless_confidently_a_question(
+        engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    citizen.say("rarely or never")  # opens the open question "barriers"
+    unsure = citizen.say("why do you close so early?", intent="ask_service", confidence=0.6)
+    assert "Question 3 of" in text_of(unsure) or "tell me a bit more" in text_of(unsure)
+    assert queries(engine.settings.database_url) == []
+
+
+def test_that_was_my_answer_turns_the_question_into_the_answer(
+        engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    citizen.say("rarely or never")
+    text = "how am I meant to get there when the last bus is at six?"
+    result = citizen.say(text, intent="ask_service", confidence=0.93)
+    button = next(p for p in payloads(result) if "was_answer" in p)
+    result = citizen.press(button)
+    assert "saved it as your answer" in text_of(result)
+    with session_scope(engine.settings.database_url) as session:
+        stored = session.scalars(select(Answer.value)).all()
+        assert sorted(map(str, stored)) == sorted(["Rarely or never", text])
+        assert session.scalar(select(func.count()).select_from(KnowledgeQuery)) == 0
+
+
+def test_forget_me_erases_the_questions_and_evidence_too(engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    citizen.say("how much does colour printing cost?", intent="ask_service", confidence=0.9)
+    citizen.say("monthly")
+    citizen.say("forget me", intent="forget_me", confidence=0.99)
+    result = citizen.press("/affirm")
+    assert result.erase_conversation
+    with session_scope(engine.settings.database_url) as session:
+        for model in (KnowledgeQuery, AnswerEvidence, Answer):
+            assert session.scalar(select(func.count()).select_from(model)) == 0
