@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Run the benchmarks (they start their own servers on spare ports) and print figures.
+# Results are also written to results/*.json. Run them on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 bash scripts/train.sh
 source scripts/env.sh
 .venv/bin/python -m bench.turn_latency "$@"
+echo
+.venv/bin/python -m bench.knowledge_eval
+echo
+.venv/bin/python -m bench.knowledge_search
