@@ -62,7 +62,10 @@ def compose(question: str, hits: list[Hit]) -> GroundedAnswer:
                                      "council’s documents.", hits, [])
     best = hits[0]
     text = shorten(question, best.passage.text)
-    sources = [(best.passage.title, best.passage.url)]
+    title = best.passage.title
+    if best.passage.section and not best.passage.section.startswith("page "):
+        title = f"{title} › {best.passage.section}"
+    sources = [(title, best.passage.url)]
     if len(hits) > 1 and hits[1].passage.document != best.passage.document and \
             hits[1].similarity >= max(COVERED_THRESHOLD, best.similarity - 0.05):
         sources.append((hits[1].passage.title, hits[1].passage.url))
@@ -71,4 +74,6 @@ def compose(question: str, hits: list[Hit]) -> GroundedAnswer:
 
 
 def _tidy(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Collapse spaces but keep line breaks (lists stay readable)."""
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
