@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from bot.knowledge.chunking import SENTENCE_RE
-from bot.knowledge.embedder import embed
 from bot.knowledge.search import Hit
 
 # Dense cosine similarity of the best passage below which the documents are taken not to
@@ -17,6 +14,12 @@ from bot.knowledge.search import Hit
 # about half of the uncovered ones: similarity alone cannot separate them better.
 COVERED_THRESHOLD = 0.50
 MAX_ANSWER_CHARS = 420
+STOPWORDS = {
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "is", "are", "was",
+    "be", "can", "i", "my", "me", "you", "your", "we", "our", "do", "does", "it", "its", "what",
+    "when", "where", "how", "which", "who", "there", "any", "with", "from", "by", "this",
+    "that", "if", "will", "would", "should", "much", "many", "get", "have", "has",
+}
 
 
 @dataclass(frozen=True)
@@ -38,21 +41,33 @@ def is_covered(hits: list[Hit], threshold: float = COVERED_THRESHOLD) -> bool:
     return bool(hits) and max(hit.similarity for hit in hits[:3]) >= threshold
 
 
+def _terms(text: str) -> set[str]:
+    """Content words, crudely stemmed (plural and -ing endings dropped)."""
+    words = re.findall(r"[a-z0-9£]+", text.casefold())
+    return {re.sub(r"(ing|es|s)$", "", w) if len(w) > 4 else w for w in words
+            if w not in STOPWORDS}
+
+
 def shorten(question: str, text: str, limit: int = MAX_ANSWER_CHARS) -> str:
-    """The sentences of ``text`` that best answer ``question``, in their original order."""
+    """The sentences of ``text`` that best answer ``question``, in their original order.
+
+    Sentences are ranked by the question's content words they contain (cheap: no second
+    embedding pass on the citizen's turn), earlier sentences winning ties.
+    """
     sentences = [s.strip() for part in text.split("\n") for s in SENTENCE_RE.split(part)
                  if s.strip()]
     if len(text) <= limit or len(sentences) <= 2:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-    vectors = embed([question, *sentences])
-    scores = vectors[1:] @ vectors[0]
+    wanted = _terms(question)
+    ranked = sorted(range(len(sentences)),
+                    key=lambda i: (-len(wanted & _terms(sentences[i])), i))
     chosen: list[int] = []
-    for index in np.argsort(-scores):
-        candidate = sorted([*chosen, int(index)])
+    for index in ranked:
+        candidate = sorted([*chosen, index])
         if sum(len(sentences[i]) + 1 for i in candidate) > limit and chosen:
             break
         chosen = candidate
-    return " ".join(sentences[i] for i in chosen)
+    return "\n".join(sentences[i] for i in chosen)
 
 
 def compose(question: str, hits: list[Hit]) -> GroundedAnswer:
