@@ -59,8 +59,9 @@ def shorten(question: str, text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     if len(text) <= limit or len(sentences) <= 2:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
     wanted = _terms(question)
-    ranked = sorted(range(len(sentences)),
-                    key=lambda i: (-len(wanted & _terms(sentences[i])), i))
+    scores = [len(wanted & _terms(sentence)) for sentence in sentences]
+    ranked = sorted((i for i in range(len(sentences)) if scores[i] > 0),
+                    key=lambda i: (-scores[i], i)) or list(range(len(sentences)))
     chosen: list[int] = []
     for index in ranked:
         candidate = sorted([*chosen, index])
