@@ -11,6 +11,8 @@ mkdir -p "$CODESIGN_VAR_DIR/logs"
 
 .venv/bin/codesign migrate >/dev/null
 .venv/bin/codesign consultations launch --only-new consultations/
+# Keep personal data no longer than each consultation promises (run this daily in production).
+.venv/bin/codesign privacy purge
 # The demo knowledge base: one collection per folder; unchanged documents are skipped.
 if compgen -G "knowledge/*/" >/dev/null; then
   .venv/bin/codesign knowledge ingest knowledge/*/

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import consultations, knowledge
+from bot.cli import consultations, knowledge, privacy
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
 from bot.store import repository as repo
@@ -18,6 +18,7 @@ app = typer.Typer(help="codesign: co-design consultations for public services.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(consultations.app, name="consultations")
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(privacy.app, name="privacy")
 app.command()(chat)
 
 
