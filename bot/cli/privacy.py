@@ -7,7 +7,8 @@ import typer
 from bot.cli.common import store
 from bot.store.retention import DEFAULT_LOG_RETENTION_DAYS, purge_expired
 
-app = typer.Typer(help="Data retention.", no_args_is_help=True)
+app = typer.Typer(help="Data retention: delete what is past each consultation's retention period.",
+                  no_args_is_help=True)
 
 
 @app.command()
