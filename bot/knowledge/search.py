@@ -124,8 +124,9 @@ class KnowledgeSearcher:
                 for i, score in collection.lexical_search(query, max(k, CANDIDATES)):
                     candidates.setdefault((name, i), {})["bm25"] = score
         for (name, i), entry in candidates.items():
-            if "similarity" not in entry:
-                entry["similarity"] = float(np.dot(vector, self._vector(name, i)))
+            if "similarity" not in entry:  # found by BM25 only: score it from the same snapshot
+                stored = available[name].dense.reconstruct(i)
+                entry["similarity"] = float(np.dot(vector, np.asarray(stored, dtype=np.float32)))
         # Ranks are global across the searched collections, so fusing them stays comparable.
         for key in ("similarity", "bm25"):
             ordered = sorted((c for c in candidates if key in candidates[c]),
@@ -147,6 +148,3 @@ class KnowledgeSearcher:
             hits.append(Hit(available[name].passages[i], score, entry["similarity"]))
         hits.sort(key=lambda hit: (hit.score, hit.similarity), reverse=True)
         return hits[:k]
-
-    def _vector(self, collection: str, i: int) -> np.ndarray:
-        return np.asarray(self.collections()[collection].dense.reconstruct(i), dtype=np.float32)
