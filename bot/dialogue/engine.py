@@ -162,12 +162,24 @@ class ConversationEngine:
             render.Button("Yes, pass it on", "/affirm"),
             render.Button("No, thanks", "/deny"))], {"mode": "forward", "query_id": query_id})
 
+    def _forward(self, session: Session, query_id: object, turn: UserTurn) -> None:
+        """Mark a logged service question as passed on, if it is this citizen's own."""
+        try:
+            query = session.get(KnowledgeQuery, int(str(query_id)))
+        except ValueError:
+            return
+        if query is None:
+            return
+        if query.participation_id is not None:
+            owner = session.get(Participation, query.participation_id)
+            if owner is None or owner.participant_id != self.key(turn):
+                return
+        query.forwarded = True
+
     def _forward_reply(self, session: Session, turn: UserTurn,
                        state: dict[str, Any]) -> TurnResult:
         if turn.intent == "affirm":
-            query = session.get(KnowledgeQuery, int(state.get("query_id") or 0))
-            if query is not None:
-                query.forwarded = True
+            self._forward(session, state.get("query_id"), turn)
             message = render.text("Thank you: your question has been passed on to the "
                                   "council, who use these questions to improve their "
                                   "information and services.")
@@ -466,9 +478,7 @@ class ConversationEngine:
         """Buttons offered with service answers; True when the turn was one of them."""
         choice = ctx.turn.entities.get("choice", "")
         if choice.startswith("forward:"):
-            query = ctx.session.get(KnowledgeQuery, int(choice.split(":", 1)[1] or 0))
-            if query is not None and query.participation_id == ctx.participation.id:
-                query.forwarded = True
+            self._forward(ctx.session, choice.split(":", 1)[1], ctx.turn)
             ctx.out.append(render.text(f"Thank you: I’ve passed your question on to "
                                        f"{ctx.definition['agency']}."))
             self._reprompt(ctx)
