@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = f"sqlite:///{workdir / 'codesign.db'}"
     launch_demo(url)
     ingest_demo_knowledge(url, workdir)
-    running = Stack(url, workdir)
+    # CODESIGN_TEST_PORT_BASE lets two test runs share a machine (default: 5105/5155).
+    base = int(os.environ.get("CODESIGN_TEST_PORT_BASE", "5100"))
+    running = Stack(url, workdir, rasa_port=base + 5, action_port=base + 55)
     running.start()
     yield running
     running.stop()
