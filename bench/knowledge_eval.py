@@ -19,7 +19,8 @@ from pathlib import Path
 
 from bench.common import write_results
 from bot.devtools.stack import ROOT, ingest_demo_knowledge
-from bot.knowledge.answers import COVERED_THRESHOLD
+from bot.knowledge.answers import COVERED_THRESHOLD, judge
+from bot.knowledge.grounding import WORD_MATCH, TermGrounder
 from bot.knowledge.search import KnowledgeSearcher, Mode
 
 EVAL_FILE = ROOT / "tests" / "eval" / "questions.jsonl"
@@ -60,7 +61,6 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case]) -> dict[str, object
     uncovered = [c for c in cases if not c.sources]
     figures: dict[str, object] = {"covered_questions": len(covered),
                                   "uncovered_questions": len(uncovered)}
-    similarities_covered: list[float] = []
     for mode in MODES:
         r1 = r5 = rr = 0.0
         for case in covered:
@@ -71,29 +71,41 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case]) -> dict[str, object
             r1 += first == 1
             r5 += first is not None and first <= 5
             rr += 1 / first if first else 0.0
-            if mode == "hybrid":
-                similarities_covered.append(max((h.similarity for h in hits[:3]), default=0.0))
         n = max(len(covered), 1)
         figures[mode] = {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": rr / n}
-    similarities_uncovered = [
-        max((h.similarity for h in searcher.search(c.question, [c.collection], k=3)),
-            default=0.0) for c in uncovered]
-    sweep = {}
-    for step in range(30, 72, 2):
-        threshold = step / 100
-        sweep[f"{threshold:.2f}"] = {
-            "uncovered_declined": sum(s < threshold for s in similarities_uncovered)
-            / max(len(uncovered), 1),
-            "covered_wrongly_declined": sum(s < threshold for s in similarities_covered)
-            / max(len(covered), 1)}
-    figures["threshold"] = COVERED_THRESHOLD
-    figures["decision"] = {
-        "uncovered_declined": sum(s < COVERED_THRESHOLD for s in similarities_uncovered)
-        / max(len(uncovered), 1),
-        "covered_wrongly_declined": sum(s < COVERED_THRESHOLD for s in similarities_covered)
-        / max(len(covered), 1)}
-    figures["sweep"] = sweep
+    figures.update(decision_figures(searcher, covered, uncovered))
     return figures
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / max(len(flags), 1)
+
+
+def decision_figures(searcher: KnowledgeSearcher, covered: list[Case],
+                     uncovered: list[Case]) -> dict[str, object]:
+    """The "not covered" decision: similarity alone (with a sweep) and the bot's full rule."""
+    grounder = TermGrounder()
+    top: dict[str, float] = {}
+    declined: dict[str, bool] = {}
+    for case in covered + uncovered:
+        hits = searcher.search(case.question, [case.collection], k=5)
+        top[case.question] = max((h.similarity for h in hits[:3]), default=0.0)
+        declined[case.question] = not judge(case.question, hits, grounder).covered
+
+    def rates(decline: dict[str, bool]) -> dict[str, float]:
+        return {"uncovered_declined": _share([decline[c.question] for c in uncovered]),
+                "covered_wrongly_declined": _share([decline[c.question] for c in covered])}
+
+    sweep = {f"{t / 100:.2f}": rates({q: s < t / 100 for q, s in top.items()})
+             for t in range(30, 72, 2)}
+    return {
+        "threshold": COVERED_THRESHOLD, "word_match": WORD_MATCH,
+        "similarity_only": rates({q: s < COVERED_THRESHOLD for q, s in top.items()}),
+        "decision": rates(declined),
+        "missed_uncovered": [c.question for c in uncovered if not declined[c.question]],
+        "wrongly_declined": [c.question for c in covered if declined[c.question]],
+        "sweep": sweep,
+    }
 
 
 def main() -> None:
@@ -116,13 +128,16 @@ def main() -> None:
         m = figures[mode]
         assert isinstance(m, dict)
         print(f"  {mode:8} {m['recall@1']:9.3f} {m['recall@5']:9.3f} {m['mrr']:6.3f}")
-    decision = figures["decision"]
-    assert isinstance(decision, dict)
-    print(f"  not-covered decision at similarity {COVERED_THRESHOLD:.2f}: "
-          f"{decision['uncovered_declined']:.0%} of uncovered declined (target >= 80%), "
-          f"{decision['covered_wrongly_declined']:.0%} of covered wrongly declined "
-          f"(target <= 10%)")
-    print("  threshold sweep (uncovered declined / covered wrongly declined):")
+    for key, label in (("similarity_only", f"similarity < {COVERED_THRESHOLD:.2f} only"),
+                       ("decision", f"similarity + word grounding ({WORD_MATCH:.2f})")):
+        rates = figures[key]
+        assert isinstance(rates, dict)
+        print(f"  not covered, {label}: {rates['uncovered_declined']:.0%} of uncovered declined "
+              f"(target >= 80%), {rates['covered_wrongly_declined']:.0%} of covered wrongly "
+              f"declined (target <= 10%)")
+    for key in ("missed_uncovered", "wrongly_declined"):
+        print(f"  {key.replace('_', ' ')}: {figures[key]}")
+    print("  similarity-only threshold sweep (uncovered declined / covered wrongly declined):")
     sweep = figures["sweep"]
     assert isinstance(sweep, dict)
     cells = [f"{t}: {v['uncovered_declined']:.0%}/{v['covered_wrongly_declined']:.0%}"

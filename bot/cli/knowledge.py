@@ -135,7 +135,8 @@ def search(
     mode: str = typer.Option("hybrid", help="dense, bm25 or hybrid."),
 ) -> None:
     """Show what the bot would cite for a question (and whether it counts as covered)."""
-    from bot.knowledge.answers import is_covered
+    from bot.knowledge.answers import judge
+    from bot.knowledge.grounding import TermGrounder
     from bot.knowledge.search import KnowledgeSearcher
 
     if mode not in ("dense", "bm25", "hybrid"):
@@ -150,11 +151,14 @@ def search(
         fail(f"unknown collection(s): {', '.join(unknown)} "
              f"(have: {', '.join(searcher.collections())})")
     scope = list(collection) if collection else None
+    grounder = TermGrounder()
     if queries is not None:
         for line in queries.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 hits = searcher.search(line.strip(), scope, k, mode)  # type: ignore[arg-type]
-                typer.echo(json.dumps({"query": line.strip(), "covered": is_covered(hits),
+                coverage = judge(line.strip(), hits, grounder)
+                typer.echo(json.dumps({"query": line.strip(), "covered": coverage.covered,
+                                       "missing_terms": list(coverage.missing_terms),
                                        "hits": [h.as_dict() for h in hits]},
                                       ensure_ascii=False))
         return
@@ -162,7 +166,10 @@ def search(
     if as_json:
         typer.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
         return
-    typer.echo(f"covered: {'yes' if is_covered(hits) else 'no'}")
+    coverage = judge(query, hits, grounder)
+    missing = f" (not mentioned: {', '.join(coverage.missing_terms)})" \
+        if coverage.missing_terms else ""
+    typer.echo(f"covered: {'yes' if coverage.covered else 'no'}{missing}")
     for rank, hit in enumerate(hits, 1):
         p = hit.passage
         where = f"{p.title}" + (f" › {p.section}" if p.section else "")

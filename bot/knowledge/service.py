@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.knowledge.answers import GroundedAnswer, compose
+from bot.knowledge.answers import Coverage, GroundedAnswer, compose, judge
+from bot.knowledge.grounding import TermGrounder
 from bot.knowledge.search import KnowledgeSearcher
 
 DEFAULT_K = 5
@@ -15,17 +16,20 @@ class KnowledgeService:
 
     def __init__(self, var: Path) -> None:
         self.searcher = KnowledgeSearcher(var)
+        self.grounder = TermGrounder()
 
     def answer(self, question: str, collections: list[str] | None) -> GroundedAnswer:
         """A sourced answer, searching ``collections`` (None: every collection)."""
         if collections is not None and not collections:
-            return compose(question, [])
+            return compose(question, [], Coverage(False))
         hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid")
-        return compose(question, hits)
+        return compose(question, hits, judge(question, hits, self.grounder))
 
     def warm_up(self) -> None:
         """Load the model and the live index now, not on the first question."""
         from bot.knowledge.embedder import warm_up
 
         warm_up()
-        self.searcher.collections()
+        self.grounder.learn(f"{p.title} {p.section or ''} {p.text}"
+                            for collection in self.searcher.collections().values()
+                            for p in collection.passages)

@@ -1,0 +1,53 @@
+"""Term grounding: which question words the evidence does not mention."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge.grounding import TermGrounder, content_terms, words
+
+EVIDENCE = ["Opening hours. Central Library opens 9am to 5pm on Saturdays. Children under 8 "
+            "must be with an adult. Barbecues are not allowed in the library garden."]
+
+
+@pytest.fixture(scope="module")
+def grounder() -> TermGrounder:
+    return TermGrounder()
+
+
+def test_words_keep_hyphens_and_drop_apostrophes() -> None:
+    assert words("What's the e-reader’s café?") == ["whats", "the", "e-readers", "café"]
+
+
+def test_content_terms_drop_stopwords_digits_and_repeats() -> None:
+    assert content_terms("Can I send a FAX, a fax, from the library at 9?") == \
+        ["send", "fax", "library"]
+
+
+def test_words_of_the_evidence_and_their_plurals_are_grounded(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("when does the library open on saturday", EVIDENCE) == []
+
+
+def test_a_spelling_slip_is_grounded(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("libary opening", EVIDENCE) == []
+
+
+def test_a_close_meaning_is_grounded(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("can kids have a bbq", EVIDENCE) == []
+
+
+def test_what_the_evidence_never_mentions_is_reported(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("can I send a fax from the library", EVIDENCE) == ["fax", "send"]
+    assert grounder.ungrounded("is there a skate ramp", EVIDENCE) == ["skate", "ramp"]
+
+
+def test_no_evidence_grounds_nothing(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("library hours", []) == ["library", "hours"]
+
+
+def test_learn_embeds_the_vocabulary_once_and_respects_the_limit() -> None:
+    fresh = TermGrounder()
+    assert fresh.learn(EVIDENCE, limit=5) == 0
+    learnt = fresh.learn(EVIDENCE)
+    assert learnt == len(set(words(EVIDENCE[0])))
+    assert fresh.learn(EVIDENCE) == learnt  # cached: same vocabulary, nothing new
