@@ -74,13 +74,17 @@ class TermGrounder:
             known = {w: self._vectors[w] for w in vocabulary if w in self._vectors}
         missing = [w for w in vocabulary if w not in known]
         if missing:
-            fresh = dict(zip(missing, embed(missing, batch_size=256), strict=True))
-            known.update(fresh)
-            with self._lock:
-                if len(self._vectors) + len(fresh) > self._max_cached:
-                    self._vectors.clear()
-                self._vectors.update(fresh)
+            fresh = embed(missing, batch_size=256)
+            known.update(zip(missing, fresh, strict=True))
+            self.remember(missing, fresh)
         return np.stack([known[w] for w in vocabulary])
+
+    def remember(self, vocabulary: list[str], vectors: np.ndarray) -> None:
+        """Cache word vectors computed elsewhere (e.g. in the same batch as the query)."""
+        with self._lock:
+            if len(self._vectors) + len(vocabulary) > self._max_cached:
+                self._vectors.clear()
+            self._vectors.update(zip(vocabulary, vectors, strict=True))
 
     def learn(self, texts: Iterable[str], limit: int = 50_000) -> int:
         """Embed the words of ``texts`` ahead of time (at start-up); returns how many.

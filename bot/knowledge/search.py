@@ -108,13 +108,17 @@ class KnowledgeSearcher:
             return self._loaded[1]
 
     def search(self, query: str, collections: list[str] | None = None, k: int = 5,
-               mode: Mode = "hybrid") -> list[Hit]:
-        """The ``k`` best passages for ``query`` in ``collections`` (all when None)."""
+               mode: Mode = "hybrid", vector: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``query`` in ``collections`` (all when None).
+
+        ``vector`` is the query's embedding when the caller has already computed it.
+        """
         available = self.collections()
         names = [c for c in (collections or list(available)) if c in available]
         if not names or not query.strip():
             return []
-        vector = embed_query(query)
+        if vector is None:
+            vector = embed_query(query)
         candidates: dict[tuple[str, int], dict[str, float]] = {}
         for name in names:
             collection = available[name]

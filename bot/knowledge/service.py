@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.knowledge.answers import Coverage, GroundedAnswer, compose, judge
-from bot.knowledge.grounding import TermGrounder
+from bot.knowledge.embedder import embed
+from bot.knowledge.grounding import TermGrounder, content_terms
 from bot.knowledge.search import KnowledgeSearcher
 
 DEFAULT_K = 5
@@ -22,7 +23,11 @@ class KnowledgeService:
         """A sourced answer, searching ``collections`` (None: every collection)."""
         if collections is not None and not collections:
             return compose(question, [], Coverage(False))
-        hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid")
+        # One model call embeds the question and its content words (for the grounding check).
+        terms = content_terms(question)
+        vectors = embed([question, *terms])
+        self.grounder.remember(terms, vectors[1:])
+        hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid", vectors[0])
         return compose(question, hits, judge(question, hits, self.grounder))
 
     def warm_up(self) -> None:
