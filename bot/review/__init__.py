@@ -1,0 +1,1 @@
+"""What managers do with what citizens said: themes, knowledge gaps, coding."""
