@@ -1,0 +1,1 @@
+"""Staff accounts of the review area: users, roles, passwords and API tokens."""

@@ -1,0 +1,50 @@
+"""Personal API tokens: shown once, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store.review_models import ApiToken, User
+
+PREFIX = "cdsn_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, name: str) -> str:
+    """Create a token for ``user`` and return it (the only time it can be seen)."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name.strip()[:100] or "token",
+                         token_hash=_digest(token)))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a token belongs to, or None (unknown, revoked or malformed)."""
+    if not token.startswith(PREFIX):
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    return user
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke all of a user's tokens; returns how many were live."""
+    live = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                  ApiToken.revoked.is_(False))).all()
+    for row in live:
+        row.revoked = True
+    return len(live)
