@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -40,15 +41,25 @@ def warm_up() -> None:
     """Load the embedding model and the index at start-up (``CODESIGN_WARM_UP=0`` skips).
 
     Only in Sanic's worker process, which serves the requests: loading torch in the main
-    process would fix the multiprocessing start method before Sanic can choose it.
+    process would fix the multiprocessing start method before Sanic can choose it. It runs
+    in a background thread so the worker acknowledges its start-up in time even on a busy
+    machine; a question asked before it finishes waits for the model instead.
     """
     in_worker = bool(os.environ.get("SANIC_WORKER_NAME"))
     if in_worker and os.environ.get("CODESIGN_WARM_UP", "1") != "0":
-        knowledge = engine().knowledge
-        if knowledge is not None:
-            started = time.perf_counter()
+        threading.Thread(target=_warm_up_knowledge, name="warm-up", daemon=True).start()
+
+
+def _warm_up_knowledge() -> None:
+    knowledge = engine().knowledge
+    if knowledge is not None:
+        started = time.perf_counter()
+        try:
             knowledge.warm_up()
-            logger.info("Knowledge base warmed up in %.1f s.", time.perf_counter() - started)
+        except Exception:  # a broken index must not kill the server: questions report it
+            logger.exception("Knowledge base warm-up failed.")
+            return
+        logger.info("Knowledge base warmed up in %.1f s.", time.perf_counter() - started)
 
 
 def user_turn(tracker: Tracker) -> UserTurn:

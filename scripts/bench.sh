@@ -11,3 +11,9 @@ echo
 .venv/bin/python -m bench.knowledge_eval
 echo
 .venv/bin/python -m bench.knowledge_search
+echo
+.venv/bin/python -m bench.theming
+echo
+.venv/bin/python -m bench.telegram_latency
+echo
+.venv/bin/python -m bench.page_load

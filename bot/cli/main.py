@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import consultations, knowledge, privacy
+from bot.cli import consultations, knowledge, privacy, users
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
+from bot.cli.telegram import telegram
 from bot.store import repository as repo
 from bot.store.db import migrate
 
@@ -19,7 +20,9 @@ app = typer.Typer(help="codesign: co-design consultations for public services.",
 app.add_typer(consultations.app, name="consultations")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(users.app, name="users")
 app.command()(chat)
+app.command()(telegram)
 
 
 class ExportFormat(StrEnum):

@@ -213,6 +213,7 @@ class ConversationEngine:
         if unfinished is not None and unfinished.version.consultation_id == chosen.id:
             return self._resume(session, turn, unfinished)
         definition = chosen.current_version.definition
+        repo.count_opening(session, chosen.id, turn.channel)
         return TurnResult([render.consent_request(definition)],
                           {"mode": "consent", "slug": chosen.slug,
                            "version_id": chosen.current_version.id})

@@ -20,8 +20,17 @@ DIMENSION = 384
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
+_load_lock = threading.Lock()
+
+
 def _model() -> SentenceTransformer:
+    """The model, loaded once (threads asking at the same time wait for one load)."""
+    with _load_lock:
+        return _load()
+
+
+@lru_cache(maxsize=1)
+def _load() -> SentenceTransformer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -7,10 +7,10 @@ noted: answers and transcript entries are committed by the dialogue layer per tu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,6 +28,7 @@ from bot.store.models import (
     TranscriptEntry,
     utcnow,
 )
+from bot.store.review_models import ConsultationOpening
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,23 @@ def participation_counts(session: Session) -> dict[int, dict[str, int]]:
     for consultation_id, status, count in rows:
         counts.setdefault(consultation_id, {})[status] = count
     return counts
+
+
+def count_opening(session: Session, consultation_id: int, channel: str,
+                  today: date | None = None) -> None:
+    """Count one showing of a consultation's consent request (no personal data)."""
+    day = today or datetime.now(UTC).date()
+    key = (ConsultationOpening.consultation_id == consultation_id,
+           ConsultationOpening.day == day, ConsultationOpening.channel == channel[:32])
+    bump = update(ConsultationOpening).where(*key).values(count=ConsultationOpening.count + 1)
+    if session.execute(bump).rowcount:  # type: ignore[attr-defined]
+        return
+    try:
+        with session.begin_nested():
+            session.add(ConsultationOpening(consultation_id=consultation_id, day=day,
+                                            channel=channel[:32], count=1))
+    except IntegrityError:  # another process counted the first one at the same moment
+        session.execute(bump)
 
 
 def ensure_participant(session: Session, participant_id: str) -> Participant:

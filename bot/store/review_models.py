@@ -6,12 +6,13 @@ hang off answers (``ON DELETE CASCADE``), so erasing a citizen erases them too.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -24,6 +25,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.store.models import Base, utcnow
 
 ROLES = ("admin", "reviewer")
+
+
+class ConsultationOpening(Base):
+    """How many times a consultation's consent request was shown, per day and channel.
+
+    The first step of the participation funnel, counted without storing anything about
+    who it was (a citizen who declines leaves no trace but this number).
+    """
+
+    __tablename__ = "consultation_openings"
+
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class User(Base):

@@ -17,11 +17,11 @@ def key_of(sender: str, channel: str = "rest") -> str:
     return participant_key(os.environ["CODESIGN_SECRET_KEY"].encode(), channel, sender)
 
 
-def answers_of(database_url: str, sender: str) -> dict[str, Any]:
+def answers_of(database_url: str, sender: str, channel: str = "rest") -> dict[str, Any]:
     """Question id -> (status, value) for the sender's latest participation."""
     with session_scope(database_url) as session:
         participation = session.scalar(
-            select(Participation).where(Participation.participant_id == key_of(sender))
+            select(Participation).where(Participation.participant_id == key_of(sender, channel))
             .order_by(Participation.id.desc()).limit(1))
         if participation is None:
             return {}
@@ -31,11 +31,12 @@ def answers_of(database_url: str, sender: str) -> dict[str, Any]:
         return {key: (status, value) for key, status, value in rows}
 
 
-def participation_of(database_url: str, sender: str) -> Participation | None:
+def participation_of(database_url: str, sender: str,
+                     channel: str = "rest") -> Participation | None:
     """The sender's latest participation."""
     with session_scope(database_url) as session:
         return session.scalar(
-            select(Participation).where(Participation.participant_id == key_of(sender))
+            select(Participation).where(Participation.participant_id == key_of(sender, channel))
             .order_by(Participation.id.desc()).limit(1))
 
 

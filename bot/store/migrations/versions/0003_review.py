@@ -1,8 +1,8 @@
-"""review: staff accounts, coding, themes, outcomes
+"""review: staff accounts, funnel openings, coding, themes, outcomes
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 23:07:02.125279
+Create Date: 2026-11-23 23:10:34.963307
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,14 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('consultation_openings',
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('channel', sa.String(length=32), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_consultation_openings_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('consultation_id', 'day', 'channel', name=op.f('pk_consultation_openings'))
+    )
     op.create_table('outcomes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('consultation_id', sa.Integer(), nullable=False),
@@ -156,6 +164,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outcomes_consultation_id'))
 
     op.drop_table('outcomes')
+    op.drop_table('consultation_openings')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 

@@ -1,0 +1,91 @@
+"""Building and running the bridge's python-telegram-bot ``Application``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.telegram.config import Mode, TelegramConfig
+from bot.telegram.guards import ChatRateLimiter
+from bot.telegram.handlers import COMMAND_DESCRIPTIONS, Handlers
+from bot.telegram.ordering import ChatLocks, ChatOrderedProcessor
+from bot.telegram.outbox import Outbox
+from bot.telegram.rasa import RasaClient
+from bot.telegram.relay import Relay
+from bot.telegram.render import CallbackTokens
+from bot.telegram.retry import RetryingLimiter
+
+logger = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
+
+
+def build_application(config: TelegramConfig, retry_interval: float = 5.0,
+                      limiter: ChatRateLimiter | None = None) -> Application:
+    """The bridge: a python-telegram-bot ``Application`` relaying private chats to Rasa.
+
+    Args:
+        config: the bridge's configuration.
+        retry_interval: seconds between checks of the outbox for messages due again.
+        limiter: the per-chat flood limit (default: 10 messages at once, 60 a minute).
+
+    Returns:
+        The application; run it with :func:`run` (or ``run_polling``/``run_webhook``).
+    """
+    locks = ChatLocks()
+    relay = Relay(config.secret_key, RasaClient(config.rasa_url),
+                  Outbox(config.resolved_outbox_path()), CallbackTokens(), locks)
+    retries: list[asyncio.Task[None]] = []
+
+    async def post_init(app: Application) -> None:
+        commands = [BotCommand(name, text) for name, text in COMMAND_DESCRIPTIONS.items()]
+        try:
+            await app.bot.set_my_commands(commands)
+        except TelegramError as exc:  # the menu is a convenience; relaying works without it
+            logger.warning("could not set the bot's command menu: %s", exc)
+        retries.append(asyncio.create_task(relay.retry_forever(app.bot, retry_interval)))
+
+    async def post_shutdown(app: Application) -> None:
+        for task in retries:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await relay.rasa.aclose()
+        relay.outbox.close()
+
+    builder: Any = (ApplicationBuilder().token(config.token)
+                    .rate_limiter(RetryingLimiter())
+                    .concurrent_updates(ChatOrderedProcessor(locks))
+                    .post_init(post_init).post_shutdown(post_shutdown))
+    if config.api_base_url:
+        builder = (builder.base_url(f"{config.api_base_url}/bot")
+                   .base_file_url(f"{config.api_base_url}/file/bot"))
+    app: Application = builder.build()
+    Handlers(relay, limiter).register(app)
+    app.bot_data["relay"] = relay
+    return app
+
+
+def run(config: TelegramConfig, app: Application | None = None,
+        **options: Any) -> None:
+    """Run the bridge until stopped (Ctrl-C, SIGTERM or ``Application.stop_running``).
+
+    Args:
+        config: the bridge's configuration; ``config.mode`` picks polling or webhook.
+        app: an application from :func:`build_application` (default: a new one).
+        **options: passed on to ``run_polling``/``run_webhook`` (e.g. ``stop_signals=None``
+            off the main thread).
+    """
+    app = app or build_application(config)
+    if config.mode is Mode.webhook:
+        config.check_webhook()
+        app.run_webhook(listen=config.listen, port=config.port, url_path=config.webhook_path,
+                        webhook_url=config.webhook_url, secret_token=config.webhook_secret,
+                        allowed_updates=ALLOWED_UPDATES, **options)
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, **options)

@@ -1,0 +1,131 @@
+"""Review figures and coding on consultations taken through the real conversation engine."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.dialogue.engine import ConversationEngine
+from bot.review import coding, stats
+from bot.review.coding import AnswerFilter, CodingError
+from bot.store import repository
+from bot.store.db import session_scope
+from bot.store.models import Participant
+from bot.store.review_models import AnswerTag
+from tests.unit.test_engine import (  # noqa: F401  (fixtures)
+    LIBRARY,
+    Citizen,
+    at_summary,
+    at_times,
+    engine,
+    url,
+)
+
+OPEN_KEY = "hours_reasons"
+
+
+def library_id(url: str) -> int:
+    with session_scope(url) as session:
+        consultation = repository.get_consultation(session, LIBRARY)
+        assert consultation is not None
+        return consultation.id
+
+
+@pytest.fixture
+def taken(url: str, engine: ConversationEngine) -> str:  # noqa: F811
+    """Two completed participations (rest, telegram), one stopped early, one declined."""
+    for sender, channel in (("a", "rest"), ("b", "telegram")):
+        citizen = Citizen(engine, sender, channel)
+        at_summary(citizen)
+        citizen.press("/submit")
+    at_times(Citizen(engine, "c", "web"))
+    declined = Citizen(engine, "d", "web")
+    declined.press("/start_consultation{\"consultation\":\"library-hours-2027\"}")
+    declined.press("/deny")
+    return url
+
+
+def test_overview_counts_participants_completion_and_channels(taken: str) -> None:
+    with session_scope(taken) as session:
+        (library,) = [s for s in stats.overview(session) if s.slug == LIBRARY]
+    assert (library.participants, library.completed) == (3, 2)
+    assert library.channels == {"rest": 1, "telegram": 1, "web": 1}
+    assert library.completion_rate == pytest.approx(2 / 3)
+    assert library.status == "open" and library.title
+
+
+def test_funnel_counts_openings_without_storing_who_declined(
+        taken: str, engine: ConversationEngine) -> None:  # noqa: F811
+    declined = Citizen(engine, "d", "web").key
+    with session_scope(taken) as session:
+        funnel = stats.funnel(session, library_id(taken))
+        assert session.get(Participant, declined) is None
+    assert (funnel.opened, funnel.consented, funnel.completed) == (4, 3, 2)
+    reached = {step.key: step.reached for step in funnel.steps}
+    assert reached["visits"] == 3 and reached[OPEN_KEY] == 2
+    assert [s.position for s in funnel.steps] == sorted(s.position for s in funnel.steps)
+
+
+def test_choice_results_count_each_option_in_order(taken: str) -> None:
+    with session_scope(taken) as session:
+        questions = {q.key: q for q in stats.current_questions(session, library_id(taken))}
+        visits = stats.choice_results(session, library_id(taken), questions["visits"])
+        times = stats.choice_results(session, library_id(taken), questions["preferred_times"])
+        scale = stats.choice_results(session, library_id(taken), questions["evenings"])
+    assert visits.answered == 3 and sum(count for _, count in visits.counts) == 3
+    assert [option for option, _ in visits.counts] == questions["visits"].definition["options"]
+    assert sum(count for _, count in times.counts) == 2  # one pick each
+    assert [point for point, _ in scale.counts] == ["1", "2", "3", "4", "5"]
+
+
+def test_open_answers_filter_tag_and_review(taken: str) -> None:
+    consultation = library_id(taken)
+    with session_scope(taken) as session:
+        answers, total = coding.open_answers(session, consultation, OPEN_KEY)
+        assert total == 2 and {a.channel for a in answers} == {"rest", "telegram"}
+        assert all("Studying after work" in a.text and a.quote_consent for a in answers)
+        only_telegram, total = coding.open_answers(session, consultation, OPEN_KEY,
+                                                   AnswerFilter(channel="telegram"))
+        assert total == 1 and only_telegram[0].channel == "telegram"
+        assert coding.open_answers(session, consultation, OPEN_KEY,
+                                   AnswerFilter(search="STUDYING"))[1] == 2
+        assert coding.open_answers(session, consultation, OPEN_KEY,
+                                   AnswerFilter(search="100%_"))[1] == 0
+        study = coding.add_tag(session, consultation, "  Study   space ", "Quiet places")
+        family = coding.add_tag(session, consultation, "Family")
+        with pytest.raises(CodingError, match="already has"):
+            coding.add_tag(session, consultation, "study space")
+        target = only_telegram[0].id
+        coding.set_tags(session, consultation, target, [study.id, family.id], None)
+        coding.review_answer(session, consultation, target, note="<b>good</b> example",
+                             reviewed=True, user_id=None)
+    with session_scope(taken) as session:
+        tagged, total = coding.open_answers(session, consultation, OPEN_KEY,
+                                            AnswerFilter(tag_id=study.id))
+        assert total == 1 and tagged[0].tags == ["Family", "Study space"]
+        assert tagged[0].note == "<b>good</b> example" and tagged[0].reviewed
+        assert coding.open_answers(session, consultation, OPEN_KEY,
+                                   AnswerFilter(reviewed=False))[1] == 1
+        assert coding.tag_counts(session, consultation) == {
+            OPEN_KEY: {"Family": 1, "Study space": 1}}
+        coding.set_tags(session, consultation, target, [family.id], None)
+        with pytest.raises(CodingError, match="codebook"):
+            coding.set_tags(session, consultation, target, [9999], None)
+        with pytest.raises(CodingError, match="no such answer"):
+            coding.review_answer(session, consultation, 9999, note="", reviewed=True,
+                                 user_id=None)
+
+
+def test_erasing_a_citizen_erases_their_tags_and_notes(taken: str, engine: ConversationEngine
+                                                       ) -> None:  # noqa: F811
+    consultation = library_id(taken)
+    with session_scope(taken) as session:
+        answers, _ = coding.open_answers(session, consultation, OPEN_KEY)
+        tag = coding.add_tag(session, consultation, "Evening")
+        for answer in answers:
+            coding.set_tags(session, consultation, answer.id, [tag.id], None)
+    with session_scope(taken) as session:
+        repository.erase_participant(session, Citizen(engine, "a", "rest").key)
+    with session_scope(taken) as session:
+        assert len(session.scalars(select(AnswerTag)).all()) == 1
+        assert coding.open_answers(session, consultation, OPEN_KEY)[1] == 1
