@@ -5,23 +5,40 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.config import Settings
 from bot.dialogue.engine import ConversationEngine
 from bot.review import coding, stats
 from bot.review.coding import AnswerFilter, CodingError
 from bot.store import repository
-from bot.store.db import session_scope
+from bot.store.db import migrate, session_scope
 from bot.store.models import Participant
 from bot.store.review_models import AnswerTag
-from tests.unit.test_engine import (  # noqa: F401  (fixtures)
+from tests.unit.test_engine import (
     LIBRARY,
+    LIBRARY_FILE,
+    SECRET,
     Citizen,
+    _Today,
     at_summary,
     at_times,
-    engine,
-    url,
+    launch,
 )
 
 OPEN_KEY = "hours_reasons"
+
+
+@pytest.fixture
+def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A store with the library consultation launched (as the engine tests have it)."""
+    monkeypatch.setattr(repository, "date", _Today)
+    migrate(sqlite_url)
+    launch(sqlite_url, LIBRARY_FILE)
+    return sqlite_url
+
+
+@pytest.fixture
+def bot(db: str) -> ConversationEngine:
+    return ConversationEngine(Settings(database_url=db, secret_key=SECRET))
 
 
 def library_id(url: str) -> int:
@@ -32,17 +49,17 @@ def library_id(url: str) -> int:
 
 
 @pytest.fixture
-def taken(url: str, engine: ConversationEngine) -> str:  # noqa: F811
+def taken(db: str, bot: ConversationEngine) -> str:
     """Two completed participations (rest, telegram), one stopped early, one declined."""
     for sender, channel in (("a", "rest"), ("b", "telegram")):
-        citizen = Citizen(engine, sender, channel)
+        citizen = Citizen(bot, sender, channel)
         at_summary(citizen)
         citizen.press("/submit")
-    at_times(Citizen(engine, "c", "web"))
-    declined = Citizen(engine, "d", "web")
+    at_times(Citizen(bot, "c", "web"))
+    declined = Citizen(bot, "d", "web")
     declined.press("/start_consultation{\"consultation\":\"library-hours-2027\"}")
     declined.press("/deny")
-    return url
+    return db
 
 
 def test_overview_counts_participants_completion_and_channels(taken: str) -> None:
@@ -55,8 +72,8 @@ def test_overview_counts_participants_completion_and_channels(taken: str) -> Non
 
 
 def test_funnel_counts_openings_without_storing_who_declined(
-        taken: str, engine: ConversationEngine) -> None:  # noqa: F811
-    declined = Citizen(engine, "d", "web").key
+        taken: str, bot: ConversationEngine) -> None:
+    declined = Citizen(bot, "d", "web").key
     with session_scope(taken) as session:
         funnel = stats.funnel(session, library_id(taken))
         assert session.get(Participant, declined) is None
@@ -116,8 +133,8 @@ def test_open_answers_filter_tag_and_review(taken: str) -> None:
                                  user_id=None)
 
 
-def test_erasing_a_citizen_erases_their_tags_and_notes(taken: str, engine: ConversationEngine
-                                                       ) -> None:  # noqa: F811
+def test_erasing_a_citizen_erases_their_tags_and_notes(taken: str, bot: ConversationEngine
+                                                       ) -> None:
     consultation = library_id(taken)
     with session_scope(taken) as session:
         answers, _ = coding.open_answers(session, consultation, OPEN_KEY)
@@ -125,7 +142,63 @@ def test_erasing_a_citizen_erases_their_tags_and_notes(taken: str, engine: Conve
         for answer in answers:
             coding.set_tags(session, consultation, answer.id, [tag.id], None)
     with session_scope(taken) as session:
-        repository.erase_participant(session, Citizen(engine, "a", "rest").key)
+        repository.erase_participant(session, Citizen(bot, "a", "rest").key)
     with session_scope(taken) as session:
         assert len(session.scalars(select(AnswerTag)).all()) == 1
         assert coding.open_answers(session, consultation, OPEN_KEY)[1] == 1
+
+
+def _many_open_answers(bot: ConversationEngine) -> None:
+    """Twelve citizens answer the open question in two clear themes."""
+    texts = ["Studying quietly for my exams", "A quiet desk to revise", "Silent study space",
+             "Revising for college in peace", "Somewhere calm to study", "Quiet revision",
+             "Borrowing books for my kids", "Picking up my reserved books",
+             "Taking out novels", "Borrowing audiobooks", "Returning and borrowing books",
+             "Choosing new books to borrow"]
+    for number, text in enumerate(texts):
+        citizen = Citizen(bot, f"t{number}", "rest")
+        at_times(citizen)
+        citizen.choose("preferred_times:3")
+        citizen.choose("preferred_times:done")
+        citizen.choose("evenings:4")
+        citizen.choose("trade_off:1")
+        citizen.choose("services:1")
+        citizen.choose("services:done")
+        citizen.say(text)
+
+
+def test_themes_are_stored_renamed_merged_split_and_tagged(
+        db: str, bot: ConversationEngine) -> None:
+    from bot.review import theme_store
+
+    _many_open_answers(bot)
+    consultation = library_id(db)
+    seen: list[float] = []
+    with session_scope(db) as session:
+        count = theme_store.recompute_themes(session, consultation, OPEN_KEY,
+                                             lambda _, done: seen.append(done))
+        assert count >= 2 and seen[-1] == 1.0
+    with session_scope(db) as session:
+        views = theme_store.themes_of(session, consultation, OPEN_KEY)
+        assert sum(v.size for v in views) == 12
+        assert all(1 <= len(v.quotes) <= 3 for v in views)
+        first = views[0]
+        theme_store.rename_theme(session, consultation, first.id, "  Quiet   study ")
+        with pytest.raises(CodingError, match="needs a name"):
+            theme_store.rename_theme(session, consultation, first.id, "   ")
+    with session_scope(db) as session:
+        theme_store.merge_themes(session, consultation, first.id,
+                                 [v.id for v in views[1:]])
+    with session_scope(db) as session:
+        (merged,) = theme_store.themes_of(session, consultation, OPEN_KEY)
+        assert merged.label == "Quiet study" and merged.size == 12
+        assert theme_store.split_theme(session, consultation, merged.id) == 2
+    with session_scope(db) as session:
+        split = theme_store.themes_of(session, consultation, OPEN_KEY)
+        assert len(split) == 2 and sum(v.size for v in split) == 12
+        tag = theme_store.theme_to_tag(session, consultation, split[0].id)
+        tag_again = theme_store.theme_to_tag(session, consultation, split[0].id)
+        assert tag.id == tag_again.id
+        assert coding.tag_counts(session, consultation)[OPEN_KEY][tag.name] == split[0].size
+        with pytest.raises(CodingError, match="no such theme"):
+            theme_store.rename_theme(session, consultation, 99999, "x")
