@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from bot.store.models import Answer, ConsultationVersion, Participation, Questio
 CSV_COLUMNS = [
     "consultation", "version", "participation_id", "participant", "channel", "status",
     "question_id", "question_position", "question_type", "question_text", "answer_status",
-    "value", "raw_text", "answered_at", "updated_at", "quote_consent",
+    "value", "raw_text", "answered_at", "updated_at", "quote_consent", "tags",
 ]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 500
 
 
@@ -103,15 +104,22 @@ def write_json(session: Session, consultation_id: int, slug: str, out: TextIO) -
     return count
 
 
-def write_csv(session: Session, consultation_id: int, slug: str, out: TextIO) -> int:
-    """Write CSV, one row per answer with stable columns; returns the row count."""
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    count = 0
+def _cell(value: Any) -> Any:
+    """A citizen's text made safe for spreadsheets: a leading = + - @ would run as a formula
+    in Excel or LibreOffice (CSV injection), so such text gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[dict[str, Any]]:
+    """One dict per visible answer, keyed by ``CSV_COLUMNS`` (streams in batches)."""
     for participation, pairs in _batched(session, consultation_id):
-        for question, answer in _visible(participation, pairs):
+        visible = _visible(participation, pairs)
+        tags = _tags_of(session, [a.id for _, a in visible])
+        for question, answer in visible:
             value = answer.value
-            writer.writerow({
+            yield {
                 "consultation": slug,
                 "version": participation.version.number,
                 "participation_id": participation.id,
@@ -123,13 +131,99 @@ def write_csv(session: Session, consultation_id: int, slug: str, out: TextIO) ->
                 "question_type": question.type,
                 "question_text": question.text,
                 "answer_status": answer.status,
-                "value": "; ".join(value) if isinstance(value, list) else
-                ("" if value is None else value),
-                "raw_text": answer.raw_text or "",
+                "value": _cell("; ".join(value) if isinstance(value, list) else
+                               ("" if value is None else value)),
+                "raw_text": _cell(answer.raw_text or ""),
                 "answered_at": _iso(answer.answered_at),
                 "updated_at": _iso(answer.updated_at),
                 "quote_consent": "" if participation.quote_consent is None else
                 str(participation.quote_consent).lower(),
-            })
-            count += 1
+                "tags": "; ".join(tags.get(answer.id, [])),
+            }
+
+
+def _tags_of(session: Session, answer_ids: list[int]) -> dict[int, list[str]]:
+    from bot.store.review_models import AnswerTag, Tag
+
+    tags: dict[int, list[str]] = {}
+    if answer_ids:
+        for answer_id, name in session.execute(
+                select(AnswerTag.answer_id, Tag.name).join(Tag, AnswerTag.tag_id == Tag.id)
+                .where(AnswerTag.answer_id.in_(answer_ids)).order_by(Tag.name)):
+            tags.setdefault(answer_id, []).append(name)
+    return tags
+
+
+def write_csv(session: Session, consultation_id: int, slug: str, out: TextIO) -> int:
+    """Write CSV, one row per answer with stable columns; returns the row count."""
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    count = 0
+    for row in answer_rows(session, consultation_id, slug):
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def write_xlsx(session: Session, consultation_id: int, slug: str, out: BinaryIO) -> int:
+    """Write an Excel workbook with the CSV's rows and columns; returns the row count.
+
+    openpyxl's write-only mode keeps memory flat; every cell is written as a string or a
+    number, never as a formula.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title="answers")
+    sheet.append(CSV_COLUMNS)
+    count = 0
+    for row in answer_rows(session, consultation_id, slug):
+        cells = []
+        for column in CSV_COLUMNS:
+            cell = WriteOnlyCell(sheet, value=row[column])
+            if isinstance(row[column], str):
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    book.save(out)
+    return count
+
+
+def write_transcripts(session: Session, consultation_id: int, slug: str, out: TextIO) -> int:
+    """Write JSON Lines, one conversation per participation; returns the line count.
+
+    Each line holds the messages in order (with the buttons offered), the service
+    questions asked with the passages shown, and the answers given.
+    """
+    from bot.store.models import KnowledgeQuery, TranscriptEntry
+
+    count = 0
+    for participation, pairs in _batched(session, consultation_id):
+        entries = session.scalars(select(TranscriptEntry)
+                                  .where(TranscriptEntry.participation_id == participation.id)
+                                  .order_by(TranscriptEntry.id))
+        queries = session.scalars(select(KnowledgeQuery)
+                                  .where(KnowledgeQuery.participation_id == participation.id)
+                                  .order_by(KnowledgeQuery.id))
+        record = {
+            "consultation": slug, "version": participation.version.number,
+            "participation_id": participation.id, "participant": participation.participant_id,
+            "channel": participation.channel, "status": participation.status,
+            "quote_consent": participation.quote_consent,
+            "started_at": _iso(participation.started_at),
+            "finished_at": _iso(participation.finished_at),
+            "messages": [{"from": "citizen" if e.direction == "in" else "bot", "text": e.text,
+                          "buttons": [b.get("title") for b in e.buttons or []],
+                          "at": _iso(e.created_at)} for e in entries],
+            "service_questions": [{"question": q.text, "answered": q.answered,
+                                   "during": q.question_key,
+                                   "shown": [h.get("title") for h in q.hits] if q.answered
+                                   else [], "at": _iso(q.asked_at)} for q in queries],
+            "answers": {q.key: None if a.status == "skipped" else a.value
+                        for q, a in _visible(participation, pairs)},
+        }
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
     return count

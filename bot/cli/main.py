@@ -30,6 +30,8 @@ class ExportFormat(StrEnum):
 
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"
+    transcripts = "transcripts"
 
 
 @app.command()
@@ -37,27 +39,37 @@ def export(
     slug: str = typer.Argument(..., help="The consultation's slug."),
     format: ExportFormat = typer.Option(ExportFormat.json, "--format", "-f",
                                         help="json: one record per participation; "
-                                             "csv: one row per answer."),
+                                             "csv or xlsx: one row per answer; "
+                                             "transcripts: JSON Lines, one conversation "
+                                             "per participation."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Write to this file instead of standard output."),
 ) -> None:
     """Export a consultation's answers (pseudonymous participant ids only)."""
-    from bot.export import write_csv, write_json
+    from bot.export import write_csv, write_json, write_transcripts, write_xlsx
 
+    if format == ExportFormat.xlsx and output is None:
+        fail("an xlsx export needs --output FILE (it is not text)")
+    text_writer = {ExportFormat.json: write_json, ExportFormat.csv: write_csv,
+                   ExportFormat.transcripts: write_transcripts}.get(format)
     with store() as session:
         consultation = repo.get_consultation(session, slug)
         if consultation is None:
             fail(f"no consultation '{slug}' (see `codesign consultations list`)")
-            return
-        writer = write_json if format == ExportFormat.json else write_csv
         if output is None:
-            count = writer(session, consultation.id, slug, sys.stdout)
+            assert text_writer is not None
+            count = text_writer(session, consultation.id, slug, sys.stdout)
         else:
             tmp = output.with_name(output.name + ".part")
-            with tmp.open("w", encoding="utf-8", newline="") as handle:
-                count = writer(session, consultation.id, slug, handle)
+            if format == ExportFormat.xlsx:
+                with tmp.open("wb") as binary:
+                    count = write_xlsx(session, consultation.id, slug, binary)
+            else:
+                assert text_writer is not None
+                with tmp.open("w", encoding="utf-8", newline="") as handle:
+                    count = text_writer(session, consultation.id, slug, handle)
             tmp.replace(output)
-    unit = "participations" if format == ExportFormat.json else "answers"
+    unit = "answers" if format in (ExportFormat.csv, ExportFormat.xlsx) else "participations"
     typer.secho(f"exported {count} {unit}", err=True)
 
 

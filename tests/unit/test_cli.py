@@ -356,6 +356,21 @@ def test_export_unknown_slug_fails(db: str, tmp_path: Path) -> None:
 
 
 def test_export_rejects_an_unknown_format(db: str) -> None:
-    result = run("export", "benches", "--format", "xlsx")
+    result = run("export", "benches", "--format", "pdf")
     assert result.exit_code == 2
-    assert "xlsx" in result.output
+
+
+def test_export_xlsx_needs_a_file_and_transcripts_stream(db: str, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    run("consultations", "launch", str(write(tmp_path)))
+    _answered(db, "benches")
+    refused = run("export", "benches", "--format", "xlsx")
+    assert refused.exit_code == 1 and "--output" in refused.stderr
+    output = tmp_path / "benches.xlsx"
+    result = run("export", "benches", "--format", "xlsx", "--output", str(output))
+    assert result.exit_code == 0 and result.stderr.strip() == "exported 3 answers"
+    rows = list(load_workbook(output, read_only=True)["answers"].iter_rows(values_only=True))
+    assert list(rows[0]) == CSV_COLUMNS and len(rows) == 4
+    lines = run("export", "benches", "--format", "transcripts").stdout.splitlines()
+    assert [json.loads(line)["answers"]["colour"] for line in lines] == ["Red", "Blue"]

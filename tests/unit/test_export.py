@@ -1,4 +1,5 @@
-"""Unit tests for the exports (bot.export): JSON per participation, CSV per answer.
+"""Unit tests for the exports (bot.export): JSON per participation, CSV and XLSX per answer,
+transcripts as JSON Lines.
 
 Data is built through the repository, on SQLite and on PostgreSQL (``database_url``).
 """
@@ -223,6 +224,7 @@ def test_csv_header_is_the_stable_columns(data: dict[str, Any]) -> None:
         "consultation", "version", "participation_id", "participant", "channel", "status",
         "question_id", "question_position", "question_type", "question_text",
         "answer_status", "value", "raw_text", "answered_at", "updated_at", "quote_consent",
+        "tags",
     ]
     assert all(len(row) == len(CSV_COLUMNS) for row in raw)
 
@@ -292,3 +294,46 @@ def test_csv_is_the_same_in_small_batches(data: dict[str, Any],
     expected = export_csv(data)
     monkeypatch.setattr(export, "BATCH", 1)
     assert export_csv(data) == expected
+
+
+# --------------------------------------------------------------------------- XLSX, transcripts
+def test_xlsx_has_the_csv_rows_and_never_formulas(data: dict[str, Any]) -> None:
+    from openpyxl import load_workbook
+
+    from bot.review.coding import add_tag, set_tags
+
+    with session_scope(data["url"]) as session:
+        comment = next(a for a in repo.current_answers(session, data["ann"]).values()
+                   if a.raw_text and "Wider" in a.raw_text)
+        comment.raw_text = comment.value = '=HYPERLINK("http://evil.example","click")'
+        tag = add_tag(session, data["consultation_id"], "Safety")
+        set_tags(session, data["consultation_id"], comment.id, [tag.id], None)
+    rows = list(csv.DictReader(io.StringIO(export_csv(data)[1])))
+    out = io.BytesIO()
+    with session_scope(data["url"]) as session:
+        count = export.write_xlsx(session, data["consultation_id"], "bike-lanes", out)
+    sheet = load_workbook(io.BytesIO(out.getvalue()), read_only=True)["answers"]
+    table = [[("" if v is None else str(v)) for v in row]
+             for row in sheet.iter_rows(values_only=True)]
+    assert count == len(rows) and table[0] == CSV_COLUMNS
+    assert [dict(zip(CSV_COLUMNS, r, strict=True))["raw_text"] for r in table[1:]] == \
+        [r["raw_text"] for r in rows]
+    injected = next(r for r in rows if "HYPERLINK" in r["raw_text"])
+    assert injected["raw_text"].startswith("'=") and injected["tags"] == "Safety"
+
+
+def test_transcripts_are_one_json_line_per_participation(data: dict[str, Any]) -> None:
+    with session_scope(data["url"]) as session:
+        repo.record_outgoing(session, data["ann"], "Do you cycle in town?",
+                             [{"title": "Yes", "payload": "/affirm"}])
+        repo.record_incoming(session, data["ann"], "yes", "affirm", None)
+    out = io.StringIO()
+    with session_scope(data["url"]) as session:
+        count = export.write_transcripts(session, data["consultation_id"], "bike-lanes", out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert count == len(lines) == 2
+    ann = next(line for line in lines if line["participation_id"] == data["ann"])
+    assert [m["from"] for m in ann["messages"]] == ["bot", "citizen"]
+    assert ann["messages"][0]["buttons"] == ["Yes"] and ann["quote_consent"] is True
+    assert ann["participant"] == KEYS["ann"] and SENDERS["ann"] not in out.getvalue()
+    assert ann["answers"]["routes"] == ["North", "East"]
