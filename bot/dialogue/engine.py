@@ -25,7 +25,7 @@ from bot.consultations.answers import (
     normalise,
     parse_answer,
 )
-from bot.dialogue import render, service_questions
+from bot.dialogue import follow_up, render, service_questions
 from bot.dialogue.commands import uses_command_words
 from bot.dialogue.messages import BotMessage, TurnResult, UserTurn, payload
 from bot.knowledge.answers import GroundedAnswer
@@ -86,25 +86,40 @@ class ConversationEngine:
     def welcome(self, turn: UserTurn) -> TurnResult:
         """Greet and list open consultations (and offer to resume a paused one)."""
         with session_scope(self.settings.database_url) as session:
-            return TurnResult([self._welcome_message(session, self.key(turn))], None)
+            key = self.key(turn)
+            return TurnResult([*follow_up.outcome_messages(session, key),
+                               self._welcome_message(session, key)], None)
 
     def handle(self, turn: UserTurn, state: dict[str, Any] | None) -> TurnResult:
-        """Handle one turn given the conversation state; returns messages and new state."""
+        """Handle one turn given the conversation state; returns messages and new state.
+
+        Outcomes the citizen asked to hear about come first, whatever they wrote.
+        """
         with session_scope(self.settings.database_url) as session:
-            mode = (state or {}).get("mode")
-            if mode == "consent":
-                return self._consent(session, turn, state or {})
-            if mode == "confirm_forget":
-                return self._confirm_forget(session, turn, state or {})
-            if mode == "forward" and turn.intent in ("affirm", "deny"):
-                return self._forward_reply(session, turn, state or {})
-            if mode == "participation":
-                participation = session.get(Participation, state["participation_id"]) if state \
-                    else None
-                if participation is not None and participation.status == "active" and \
-                        participation.participant_id == self.key(turn):
-                    return self._participation_turn(session, turn, participation)
-            return self._idle(session, turn)
+            news = follow_up.outcome_messages(session, self.key(turn))
+            result = self._dispatch(session, turn, state)
+            return replace(result, messages=[*news, *result.messages]) if news else result
+
+    def _dispatch(self, session: Session, turn: UserTurn,
+                  state: dict[str, Any] | None) -> TurnResult:
+        """Route a turn by the conversation mode kept in the flow state."""
+        mode = (state or {}).get("mode")
+        if mode == "follow_up" and state and follow_up.is_reply(turn):
+            return follow_up.handle_reply(session, turn, int(state["participation_id"]),
+                                          self.key(turn))
+        if mode == "consent":
+            return self._consent(session, turn, state or {})
+        if mode == "confirm_forget":
+            return self._confirm_forget(session, turn, state or {})
+        if mode == "forward" and turn.intent in ("affirm", "deny"):
+            return self._forward_reply(session, turn, state or {})
+        if mode == "participation":
+            participation = session.get(Participation, state["participation_id"]) if state \
+                else None
+            if participation is not None and participation.status == "active" and \
+                    participation.participant_id == self.key(turn):
+                return self._participation_turn(session, turn, participation)
+        return self._idle(session, turn)
 
     # ------------------------------------------------------------------ idle
     def _welcome_message(self, session: Session, key: str) -> BotMessage:
@@ -130,6 +145,10 @@ class ConversationEngine:
         if intent == "ask_service" or (intent in ("nlu_fallback", "inform", "out_of_scope") and
                                        service_questions.phrased_as_question(turn.text)):
             return self._idle_service_question(session, turn)
+        if intent == "choose" and turn.entities.get("choice") in (follow_up.YES, follow_up.NO):
+            latest = repo.latest_participation(session, key, status="completed")
+            if latest is not None:  # the offer's button pressed later on
+                return follow_up.handle_reply(session, turn, latest.id, key)
         if intent == "choose" and turn.entities.get("choice", "").startswith("forward:"):
             return self._forward_reply(session, replace(turn, intent="affirm"),
                                        {"query_id": turn.entities["choice"].split(":", 1)[1]})
@@ -348,6 +367,9 @@ class ConversationEngine:
                                         "back": {"mode": "participation",
                                                  "participation_id": participation.id}})
         if participation.status != "active":
+            if participation.state.get("follow_up_offered"):
+                return TurnResult(ctx.out, {"mode": "follow_up",
+                                            "participation_id": participation.id})
             return TurnResult(ctx.out, None)
         return TurnResult(ctx.out, {"mode": "participation", "participation_id": participation.id})
 
@@ -742,10 +764,11 @@ class ConversationEngine:
         participation = ctx.participation
         participation.status = "completed"
         participation.finished_at = utcnow()
-        participation.state = {"phase": "done"}
+        participation.state = {"phase": "done", "follow_up_offered": True}
         ctx.out.append(render.text(
             f"Thank you! Your answers have been submitted.\n\nWhat happens next: "
             f"{ctx.definition['outcome']}"))
+        ctx.out.append(follow_up.offer())
 
 
 def _option_at(q: dict[str, Any], value: str) -> str | None:

@@ -170,6 +170,15 @@ def unfinished_participation(session: Session, participant_id: str) -> Participa
     )
 
 
+def latest_participation(session: Session, participant_id: str,
+                         status: str | None = None) -> Participation | None:
+    """The participant's most recent participation (with that status, when given)."""
+    query = select(Participation).where(Participation.participant_id == participant_id)
+    if status is not None:
+        query = query.where(Participation.status == status)
+    return session.scalar(query.order_by(Participation.id.desc()).limit(1))
+
+
 def start_participation(session: Session, participant_id: str, version_id: int,
                         channel: str) -> Participation:
     """Record consent and start a participation."""

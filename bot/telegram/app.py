@@ -12,8 +12,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.telegram.config import Mode, TelegramConfig
+from bot.telegram.contacts import Contacts
 from bot.telegram.guards import ChatRateLimiter
 from bot.telegram.handlers import COMMAND_DESCRIPTIONS, Handlers
+from bot.telegram.notify import OutcomeNotifier
 from bot.telegram.ordering import ChatLocks, ChatOrderedProcessor
 from bot.telegram.outbox import Outbox
 from bot.telegram.rasa import RasaClient
@@ -40,6 +42,9 @@ def build_application(config: TelegramConfig, retry_interval: float = 5.0,
     locks = ChatLocks()
     relay = Relay(config.secret_key, RasaClient(config.rasa_url),
                   Outbox(config.resolved_outbox_path()), CallbackTokens(), locks)
+    contacts = Contacts(config.resolved_contacts_path())
+    notifier = OutcomeNotifier(config.database_url, config.secret_key, contacts) \
+        if config.database_url else None
     retries: list[asyncio.Task[None]] = []
 
     async def post_init(app: Application) -> None:
@@ -49,6 +54,9 @@ def build_application(config: TelegramConfig, retry_interval: float = 5.0,
         except TelegramError as exc:  # the menu is a convenience; relaying works without it
             logger.warning("could not set the bot's command menu: %s", exc)
         retries.append(asyncio.create_task(relay.retry_forever(app.bot, retry_interval)))
+        if notifier is not None:
+            retries.append(asyncio.create_task(
+                notifier.deliver_forever(app.bot, config.notify_interval)))
 
     async def post_shutdown(app: Application) -> None:
         for task in retries:
@@ -57,6 +65,7 @@ def build_application(config: TelegramConfig, retry_interval: float = 5.0,
                 await task
         await relay.rasa.aclose()
         relay.outbox.close()
+        contacts.close()
 
     builder: Any = (ApplicationBuilder().token(config.token)
                     .rate_limiter(RetryingLimiter())
@@ -66,8 +75,9 @@ def build_application(config: TelegramConfig, retry_interval: float = 5.0,
         builder = (builder.base_url(f"{config.api_base_url}/bot")
                    .base_file_url(f"{config.api_base_url}/file/bot"))
     app: Application = builder.build()
-    Handlers(relay, limiter).register(app)
+    Handlers(relay, limiter, contacts=contacts).register(app)
     app.bot_data["relay"] = relay
+    app.bot_data["notifier"] = notifier
     return app
 
 

@@ -43,6 +43,9 @@ class TelegramConfig:
         listen: address the webhook server binds (``TELEGRAM_WEBHOOK_LISTEN``).
         port: port the webhook server binds (``TELEGRAM_WEBHOOK_PORT``).
         outbox_path: SQLite file of messages waiting for Rasa.
+        database_url: the app store, read for outcomes to push (``DATABASE_URL``).
+        contacts_path: SQLite file of chats that asked to hear a consultation's outcome.
+        notify_interval: seconds between checks for outcomes to push.
     """
 
     token: str
@@ -55,6 +58,9 @@ class TelegramConfig:
     listen: str = "127.0.0.1"
     port: int = 8443
     outbox_path: Path | None = None
+    database_url: str | None = None
+    contacts_path: Path | None = None
+    notify_interval: float = 60.0
 
     @property
     def webhook_path(self) -> str:
@@ -64,6 +70,10 @@ class TelegramConfig:
     def resolved_outbox_path(self) -> Path:
         """The outbox file (default ``<var>/telegram-outbox.sqlite3``)."""
         return self.outbox_path or var_dir() / "telegram-outbox.sqlite3"
+
+    def resolved_contacts_path(self) -> Path:
+        """Where the chats waiting for an outcome are kept (default: under ``var/``)."""
+        return self.contacts_path or var_dir() / "telegram-contacts.sqlite3"
 
     @classmethod
     def from_env(cls) -> TelegramConfig:
@@ -81,9 +91,10 @@ class TelegramConfig:
             raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token "
                               "(expected '<digits>:<letters, digits, - or _>').")
         try:
-            secret_key = Settings.from_env().secret_key
+            settings = Settings.from_env()
         except RuntimeError as exc:
             raise ConfigError(str(exc)) from exc
+        secret_key = settings.secret_key
         mode_name = env.get("TELEGRAM_MODE", "polling").strip().lower() or "polling"
         try:
             mode = Mode(mode_name)
@@ -100,7 +111,8 @@ class TelegramConfig:
                      webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
                      webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None,
                      listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or cls.listen,
-                     port=_port(env.get("TELEGRAM_WEBHOOK_PORT", "")))
+                     port=_port(env.get("TELEGRAM_WEBHOOK_PORT", "")),
+                     database_url=settings.database_url)
         if mode is Mode.webhook:
             config.check_webhook()
         return config

@@ -19,7 +19,9 @@ from telegram.ext import (
 )
 
 from bot.consultations.schema import SLUG_RE
+from bot.dialogue import follow_up
 from bot.dialogue.messages import payload
+from bot.telegram.contacts import Contacts
 from bot.telegram.guards import ChatRateLimiter, Seen
 from bot.telegram.relay import Relay
 
@@ -37,6 +39,7 @@ GROUP_REFUSAL = ("Thanks for inviting me! Consultations are one person at a time
                  "talk in private chats. To take part, open a private chat with me{link}.")
 SLOW_DOWN = ("You’re sending messages faster than I can read them, so I’ve skipped some. "
              "Please wait a moment, then send your answer again.")
+HEAR_BACK = payload("choose", choice=follow_up.YES)  # "Yes, tell me" the outcome
 EXPIRED_BUTTON = "This button has expired; please type your answer instead."
 TEXT_ONLY = "Sorry, I can only read text messages. Please type your answer."
 UNKNOWN_COMMAND = "I don’t know that command. Try /help or /consultations."
@@ -51,11 +54,13 @@ class Handlers:
         relay: delivers messages to Rasa and relays the replies.
         limiter: the per-chat flood guard.
         seen_updates: update ids already handled.
+        contacts: chats that asked to hear an outcome (None: outcomes are not pushed).
     """
 
     def __init__(self, relay: Relay, limiter: ChatRateLimiter | None = None,
-                 seen_updates: Seen | None = None) -> None:
+                 seen_updates: Seen | None = None, contacts: Contacts | None = None) -> None:
         self.relay = relay
+        self.contacts = contacts
         self.limiter = limiter or ChatRateLimiter()
         self.seen_updates = seen_updates or Seen()
         self.pressed = Seen()  # (chat, message) keyboards already pressed
@@ -110,6 +115,8 @@ class Handlers:
         """``/help``, ``/consultations`` and ``/forget``."""
         assert update.message is not None and update.message.text is not None
         name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+        if name == "forget" and self.contacts is not None:
+            self.contacts.remove_chat(update.message.chat_id)
         await self._relay(update, context, COMMANDS[name])
 
     async def text(self, update: Update, context: Context) -> None:
@@ -132,6 +139,8 @@ class Handlers:
             except BadRequest as exc:  # too old to edit, or already cleared
                 logger.debug("could not clear a keyboard: %s", exc)
         if data and first_press:
+            if self.contacts is not None and data == HEAR_BACK:
+                self.contacts.add(self.relay.sender_for(chat.id), chat.id)
             await self._relay(update, context, data)
 
     async def unknown_command(self, update: Update, context: Context) -> None:

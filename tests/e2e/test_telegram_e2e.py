@@ -26,7 +26,11 @@ import pytest
 from bot.devtools.bridge import BridgeThread
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.stack import ROOT, Stack
+from bot.review.outcomes import publish_outcome
+from bot.store import repository as repo
+from bot.store.db import session_scope
 from bot.store.pseudonym import participant_key
+from bot.store.review_models import FollowUp
 from bot.telegram.config import TelegramConfig
 from bot.telegram.guards import ChatRateLimiter
 from bot.telegram.handlers import GROUP_REFUSAL
@@ -91,12 +95,15 @@ def telegram() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture(scope="module")
-def bridge(telegram: FakeTelegram, proxy: RasaProxy,
+def bridge(stack: Stack, telegram: FakeTelegram, proxy: RasaProxy,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeThread]:
     """The bridge in polling mode (in this process), relaying to Rasa through the proxy."""
+    folder = tmp_path_factory.mktemp("bridge")
     config = TelegramConfig(token=telegram.token, secret_key=SECRET, rasa_url=proxy.url,
                             api_base_url=telegram.base_url,
-                            outbox_path=tmp_path_factory.mktemp("bridge") / "outbox.sqlite3")
+                            outbox_path=folder / "outbox.sqlite3",
+                            database_url=stack.database_url,
+                            contacts_path=folder / "contacts.sqlite3", notify_interval=0.5)
     # The tests answer at machine speed; the default flood limit is for people.
     limiter = ChatRateLimiter(burst=100, per_minute=600)
     with BridgeThread(config, retry_interval=0.5, limiter=limiter) as running:
@@ -155,6 +162,27 @@ def test_whole_consultation_over_telegram(stack: Stack, telegram: FakeTelegram,
     assert telegram.calls_of("sendChatAction", chat)
     senders = tracker_senders(stack)
     assert sender(chat) in senders and str(chat) not in senders  # raw ids never reach Rasa
+
+    # Close the loop: the citizen asks to hear back; the outcome is pushed once published.
+    telegram.wait_for_text(chat, "tell you what the council decides")
+    telegram.choose(chat, "Yes, tell me", "let you know")
+    with session_scope(stack.database_url) as session:
+        library = repo.get_consultation(session, "library-hours-2027")
+        assert library is not None
+        publish_outcome(session, library.id, "From May 2027 the library opens until 8pm.",
+                        None)
+    pushed = telegram.wait_for_text(chat, "until 8pm")
+    assert "An update on “Shaping our library opening hours”" in pushed.params["text"]
+    deadline = time.monotonic() + 30  # the bridge records it right after sending
+    while True:
+        with session_scope(stack.database_url) as session:
+            follow_up = session.get(FollowUp, participation.id)
+            assert follow_up is not None
+            if follow_up.told_at is not None or time.monotonic() > deadline:
+                break
+        time.sleep(0.2)
+    assert follow_up.told_at is not None
+    assert len([c for c in telegram.sent(chat) if "until 8pm" in str(c.params.get("text"))]) == 1
 
 
 def tracker_senders(stack: Stack) -> list[str]:

@@ -859,7 +859,11 @@ def test_submit_completes_with_the_outcome(citizen: Citizen, store: Store) -> No
     assert text.startswith("Thank you! Your answers have been submitted.")
     assert "What happens next: We will publish a summary of what we heard" in text
     assert "by March 2027" in text
-    assert result.state is None
+    assert "tell you what the council decides" in text
+    assert payloads(result)[-2:] == ['/choose{"choice":"follow_up:yes"}',
+                                     '/choose{"choice":"follow_up:no"}']
+    assert result.state == {"mode": "follow_up",
+                            "participation_id": store.participation(citizen).id}
     participation = store.participation(citizen)
     assert participation.status == "completed"
     assert participation.finished_at is not None
@@ -868,6 +872,45 @@ def test_submit_completes_with_the_outcome(citizen: Citizen, store: Store) -> No
         "anything_else"}
     # A completed consultation is not offered for resuming.
     assert "/resume" not in payloads(citizen.welcome())
+
+
+def test_hearing_back_the_outcome_on_the_next_message(
+        url: str, citizen: Citizen, store: Store) -> None:
+    from bot.review.outcomes import loop_figures, publish_outcome
+
+    at_summary(citizen)
+    citizen.press("/submit")
+    assert "we’ll let you know" in text_of(citizen.choose("follow_up:yes"))
+    assert citizen.state is None
+    with session_scope(url) as session:
+        consultation = repository.get_consultation(session, LIBRARY)
+        assert consultation is not None
+        publish_outcome(session, consultation.id, "From May the library opens until 8pm.",
+                        None)
+        assert loop_figures(session, consultation.id).told == 0
+    news = citizen.say("hello", intent="greet")
+    assert text_of(news).startswith("An update on “Shaping our library opening hours”")
+    assert "until 8pm" in text_of(news)
+    again = citizen.say("hello", intent="greet")
+    assert "until 8pm" not in text_of(again)  # told once
+    with session_scope(url) as session:
+        consultation = repository.get_consultation(session, LIBRARY)
+        assert consultation is not None
+        figures = loop_figures(session, consultation.id)
+    assert (figures.asked, figures.told) == (1, 1)
+
+
+def test_declining_to_hear_back_records_nothing(url: str, citizen: Citizen) -> None:
+    from bot.review.outcomes import pending_notices, publish_outcome
+
+    at_summary(citizen)
+    citizen.press("/submit")
+    assert "No problem" in text_of(citizen.press("/deny"))
+    with session_scope(url) as session:
+        consultation = repository.get_consultation(session, LIBRARY)
+        assert consultation is not None
+        publish_outcome(session, consultation.id, "Done.", None)
+        assert pending_notices(session) == []
 
 
 # ---------------------------------------------------------------------------- retries
