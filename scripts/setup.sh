@@ -2,7 +2,9 @@
 # Create or update everything the project needs to run and test, idempotently:
 #   .venv-rasa  Python 3.10 + rasa==3.6.21 (requirements/rasa.txt)
 #   .venv       Python 3.11 + the app (torch 2.13.0 CPU first, then requirements/app.txt)
-# Each venv is rebuilt only when its requirement file changed (stamp = file hash).
+#   node_modules  the web page's front-end packages (npm ci from package-lock.json)
+#   /usr/bin/chromium  Debian's Chromium, for the browser tests and the page-load benchmark
+# Each venv and node_modules is rebuilt only when its lock file changed (stamp = file hash).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,4 +59,34 @@ if make_venv .venv 3.11 "$app_stamp"; then
   echo "$app_stamp" > .venv/.stamp
 fi
 
-log "done: .venv-rasa ($(.venv-rasa/bin/python --version)), .venv ($(.venv/bin/python --version))"
+# Debian packages, installed only when missing (as root, or through sudo).
+apt_updated=false
+apt_install() { # $@ = packages
+  local as=(); [[ "$(id -u)" -eq 0 ]] || as=(sudo)
+  if ! $apt_updated; then
+    "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    apt_updated=true
+  fi
+  "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing Node.js and npm (Debian packages)"
+  apt_install nodejs npm
+fi
+npm_stamp="$(hash_of package.json package-lock.json)"
+if [[ -f node_modules/.stamp && "$(cat node_modules/.stamp)" == "$npm_stamp" ]]; then
+  log "node_modules is up to date"
+else
+  log "installing the front-end packages (npm ci: socket.io-client, axe-core)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_stamp" > node_modules/.stamp
+fi
+
+# Playwright drives this browser; it never downloads one of its own.
+if [[ ! -x /usr/bin/chromium ]]; then
+  log "installing Debian's chromium (browser tests, page-load benchmark)"
+  apt_install chromium || log "warning: could not install chromium; browser tests will skip (fail under CI=true)"
+fi
+
+log "done: .venv-rasa ($(.venv-rasa/bin/python --version)), .venv ($(.venv/bin/python --version)), node_modules, $( [[ -x /usr/bin/chromium ]] && /usr/bin/chromium --version 2>/dev/null | head -1 || echo 'no chromium')"

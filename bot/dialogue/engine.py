@@ -768,7 +768,7 @@ class ConversationEngine:
         ctx.out.append(render.text(
             f"Thank you! Your answers have been submitted.\n\nWhat happens next: "
             f"{ctx.definition['outcome']}"))
-        ctx.out.append(follow_up.offer())
+        ctx.out.append(follow_up.offer(ctx.turn.channel))
 
 
 def _option_at(q: dict[str, Any], value: str) -> str | None:

@@ -17,11 +17,17 @@ YES = "follow_up:yes"
 NO = "follow_up:no"
 
 
-def offer() -> BotMessage:
+HOW = {"telegram": "We’ll send you one message in this chat when the outcome is published.",
+       "web": "We’ll show it here when you next open this chat in this browser, once the "
+              "outcome is published."}
+
+
+def offer(channel: str) -> BotMessage:
     """Ask whether the citizen wants to hear what happened as a result."""
+    how = HOW.get(channel, "We’ll tell you the next time you write to us, once the outcome "
+                           "is published.")
     return render.text(
-        "Would you like us to tell you what the council decides as a result? We’ll send "
-        "you one message in this chat when the outcome is published.",
+        f"Would you like us to tell you what the council decides as a result? {how}",
         render.Button("Yes, tell me", payload("choose", choice=YES)),
         render.Button("No, thanks", payload("choose", choice=NO)))
 

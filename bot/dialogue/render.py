@@ -50,17 +50,23 @@ def consent_request(definition: dict[str, Any]) -> BotMessage:
     lines = [f"{definition['title']} ({definition['agency']}, {definition['service']})"]
     if definition.get("intro"):
         lines.append(definition["intro"])
-    lines.append(
-        f"Privacy: we store your answers and this conversation under a pseudonymous code, "
-        f"not your name or phone number. We keep them for {privacy['retention_days']} days. "
-        f"Only staff of {definition['agency']} who review this consultation see them. "
-        "You can say “forget me” at any time to delete everything."
-    )
+    lines.append(f"Privacy: {privacy_statement(definition)}")
     if privacy.get("contact"):
         lines.append(f"Questions about your data: {privacy['contact']}.")
     lines.append("Do you agree to take part?")
     return BotMessage("\n\n".join(lines), (Button("Yes, I agree", payload("affirm")),
                                            Button("No, thanks", payload("deny"))))
+
+
+def privacy_statement(definition: dict[str, Any]) -> str:
+    """What is stored, for how long and who sees it (the chat and the web page say it alike)."""
+    return (
+        "we store your answers and this conversation under a pseudonymous code, "
+        "not your name or phone number. We keep them for "
+        f"{definition['privacy']['retention_days']} days. "
+        f"Only staff of {definition['agency']} who review this consultation see them. "
+        "You can say “forget me” at any time to delete everything."
+    )
 
 
 def question(definition: dict[str, Any], q: dict[str, Any], position: tuple[int, int], *,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.knowledge.embedder import embed
+from bot.knowledge.embedder import DIMENSION, embed
 
 # Cosine similarity between a question word and its closest word in the evidence below
 # which the word counts as not grounded. Chosen with bench/knowledge_eval.py on
@@ -70,6 +70,8 @@ class TermGrounder:
 
     def _vectors_of(self, vocabulary: list[str]) -> np.ndarray:
         """Embeddings of ``vocabulary``, computing only the words not cached yet."""
+        if not vocabulary:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
         with self._lock:
             known = {w: self._vectors[w] for w in vocabulary if w in self._vectors}
         missing = [w for w in vocabulary if w not in known]

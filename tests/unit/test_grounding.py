@@ -51,3 +51,7 @@ def test_learn_embeds_the_vocabulary_once_and_respects_the_limit() -> None:
     learnt = fresh.learn(EVIDENCE)
     assert learnt == len(set(words(EVIDENCE[0])))
     assert fresh.learn(EVIDENCE) == learnt  # cached: same vocabulary, nothing new
+
+
+def test_learning_an_empty_knowledge_base_is_a_no_op() -> None:
+    assert TermGrounder().learn([]) == 0

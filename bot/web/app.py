@@ -1,0 +1,79 @@
+"""The web app: ``create_app(settings)`` builds the FastAPI application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.web.assets import Assets
+from bot.web.pages import make_templates
+from bot.web.routes import public
+from bot.web.security import STATIC_PREFIX, SecurityHeadersMiddleware, content_security_policy
+from bot.web.settings import WebSettings
+
+STATIC_DIR = Path(__file__).with_name("static")
+VENDOR_PREFIX = "/static/vendor/socket.io"
+NO_PAGE = "There is no page at this address. Please check the link."
+ERROR_TITLES = {404: "Page not found", 405: "Not allowed", 500: "Something went wrong"}
+
+
+def socketio_dist(settings: WebSettings) -> Path:
+    """The browser build of ``socket.io-client`` installed by npm.
+
+    Raises:
+        RuntimeError: when npm has not installed it.
+    """
+    folder = settings.node_modules / "socket.io-client" / "dist"
+    if not (folder / "socket.io.min.js").is_file():
+        raise RuntimeError(f"{folder}/socket.io.min.js is missing: run `npm ci` in the "
+                           "project folder (scripts/setup.sh does it).")
+    return folder
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """Build the web app.
+
+    Args:
+        settings: what to connect to; read from the environment when omitted.
+
+    Raises:
+        RuntimeError: when the front-end packages are not installed.
+    """
+    settings = settings or WebSettings.from_env()
+    vendor = socketio_dist(settings)
+    assets = Assets({"/static": STATIC_DIR, VENDOR_PREFIX: vendor})
+    app = FastAPI(title="codesign", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.templates = make_templates(settings, assets)
+    # The more specific mount first: Starlette matches mounts in order.
+    app.mount(VENDOR_PREFIX, StaticFiles(directory=vendor), name="vendor")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(public.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Errors as a page people can read; JSON for API clients, text for static files."""
+        if request.url.path.startswith(STATIC_PREFIX):
+            return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+        accept = request.headers.get("accept", "")
+        if "application/json" in accept and "text/html" not in accept:
+            return await http_exception_handler(request, exc)
+        title = ERROR_TITLES.get(exc.status_code, "Something went wrong")
+        # Routes raise with a sentence for citizens; Starlette's own 404 says "Not Found".
+        specific = exc.status_code == 404 and exc.detail != "Not Found"
+        message = exc.detail if specific else NO_PAGE if exc.status_code == 404 else title
+        response: HTMLResponse = app.state.templates.TemplateResponse(
+            request, "error.html", {"title": title, "message": message, "chat": None},
+            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return response
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeadersMiddleware,
+                       csp=content_security_policy(settings.rasa_socket_origins))
+    return app

@@ -1,0 +1,37 @@
+"""Request dependencies shared by the routers: settings, database sessions, templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from bot.store.db import session_factory
+from bot.web.settings import WebSettings
+
+
+def settings(request: Request) -> WebSettings:
+    """The settings the app was created with."""
+    value: WebSettings = request.app.state.settings
+    return value
+
+
+def templates(request: Request) -> Jinja2Templates:
+    """The app's Jinja2 templates."""
+    value: Jinja2Templates = request.app.state.templates
+    return value
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A read-mostly database session for one request (committed on success)."""
+    session = session_factory(settings(request).database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
