@@ -165,14 +165,18 @@ def test_complete_consultation_with_reloads(stack: Stack, web: WebServer,
     assert not later.problems, "\n".join(later.problems)
 
 
-def test_home_lists_open_consultations_and_chat_greets(web: WebServer,
+def test_home_lists_open_consultations_and_chat_greets(stack: Stack, web: WebServer,
                                                        desktop: ChatPage) -> None:
     chat, page = desktop, desktop.page
     page.goto(web.url)
     titles = page.locator(".card-title").all_text_contents()
-    assert sorted(titles) == ["Redesigning Millbrook Park together",
-                              "Shaping our library opening hours"]
-    assert page.get_by_role("link", name="Privacy notice").count() == 2
+    with session_scope(stack.database_url) as session:  # other tests may launch more
+        open_now = sorted(c.current_version.title for c in repo.open_consultations(session)
+                          if c.current_version is not None)
+    assert sorted(titles) == open_now
+    assert {"Redesigning Millbrook Park together",
+            "Shaping our library opening hours"} <= set(titles)
+    assert page.get_by_role("link", name="Privacy notice").count() == len(open_now)
     launcher = page.get_by_role("button", name="Chat with us")
     assert launcher.get_attribute("aria-expanded") == "false"
     page.screenshot(path=str(SCREENSHOTS / "desktop-home.png"))
