@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from typing import Any, BinaryIO, TextIO
+from datetime import datetime
+from typing import Any, BinaryIO, Protocol, TextIO, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,37 +36,69 @@ def _participations(session: Session, consultation_id: int) -> Iterator[Particip
     yield from session.scalars(query)
 
 
-def _answers_of(session: Session, participation_ids: list[int]) -> dict[int, list[tuple[Question,
-                                                                                      Answer]]]:
-    rows = session.execute(select(Question, Answer).join(Answer, Answer.question_id == Question.id)
+class StoredAnswer(Protocol):
+    """The columns of an answer the exports read (plain rows: no ORM objects to build)."""
+
+    id: int
+    participation_id: int
+    question_id: int
+    status: str
+    value: Any
+    raw_text: str | None
+    answered_at: datetime
+    updated_at: datetime
+
+
+ANSWER_COLUMNS = (Answer.id, Answer.participation_id, Answer.question_id, Answer.status,
+                  Answer.value, Answer.raw_text, Answer.answered_at, Answer.updated_at)
+
+
+def _answers_of(session: Session, participation_ids: list[int], questions: dict[int, Question]
+                ) -> dict[int, list[tuple[Question, StoredAnswer]]]:
+    rows = session.execute(select(*ANSWER_COLUMNS)
                            .where(Answer.participation_id.in_(participation_ids)))
-    grouped: dict[int, list[tuple[Question, Answer]]] = {}
-    for question, answer in rows:
+    grouped: dict[int, list[tuple[Question, StoredAnswer]]] = {}
+    for row in rows:
+        answer = cast(StoredAnswer, row)
+        question = questions.get(answer.question_id) or session.get(Question, answer.question_id)
+        assert question is not None  # answers.question_id is a foreign key
         grouped.setdefault(answer.participation_id, []).append((question, answer))
     return grouped
 
 
-def _batched(session: Session, consultation_id: int) -> Iterator[
-        tuple[Participation, list[tuple[Question, Answer]]]]:
+Batch = list[tuple[Participation, list[tuple[Question, StoredAnswer]]]]
+
+
+def _batches(session: Session, consultation_id: int) -> Iterator[Batch]:
+    """Participations with their answers (in question order), ``BATCH`` at a time."""
+    questions = {q.id: q for q in session.scalars(
+        select(Question).join(ConsultationVersion, Question.version_id == ConsultationVersion.id)
+        .where(ConsultationVersion.consultation_id == consultation_id))}
     batch: list[Participation] = []
 
-    def flush() -> Iterator[tuple[Participation, list[tuple[Question, Answer]]]]:
-        grouped = _answers_of(session, [p.id for p in batch])
-        for participation in batch:
-            yield participation, sorted(grouped.get(participation.id, []),
-                                        key=lambda qa: qa[0].position)
+    def flush() -> Batch:
+        grouped = _answers_of(session, [p.id for p in batch], questions)
+        return [(participation, sorted(grouped.get(participation.id, []),
+                                       key=lambda qa: qa[0].position))
+                for participation in batch]
 
     for participation in _participations(session, consultation_id):
         batch.append(participation)
         if len(batch) >= BATCH:
-            yield from flush()
+            yield flush()
             batch = []
     if batch:
-        yield from flush()
+        yield flush()
 
 
-def _visible(participation: Participation, pairs: list[tuple[Question, Answer]]
-             ) -> list[tuple[Question, Answer]]:
+def _batched(session: Session, consultation_id: int) -> Iterator[
+        tuple[Participation, list[tuple[Question, StoredAnswer]]]]:
+    for batch in _batches(session, consultation_id):
+        yield from batch
+
+
+def _visible(participation: Participation, pairs: list[tuple[Question, StoredAnswer]]
+             ) -> list[tuple[Question, StoredAnswer]]:
     """Drop answers whose question a later change of branch has hidden."""
     definition = participation.version.definition
     values = {q.key: (flow.SKIPPED if a.status == "skipped" else a.value) for q, a in pairs}
@@ -114,32 +147,36 @@ def _cell(value: Any) -> Any:
 
 def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[dict[str, Any]]:
     """One dict per visible answer, keyed by ``CSV_COLUMNS`` (streams in batches)."""
-    for participation, pairs in _batched(session, consultation_id):
-        visible = _visible(participation, pairs)
-        tags = _tags_of(session, [a.id for _, a in visible])
-        for question, answer in visible:
-            value = answer.value
-            yield {
+    for batch in _batches(session, consultation_id):
+        shown = [(participation, _visible(participation, pairs)) for participation, pairs in batch]
+        tags = _tags_of(session, [a.id for _, visible in shown for _, a in visible])
+        for participation, visible in shown:
+            common = {  # the same on every row of a participation: read once
                 "consultation": slug,
                 "version": participation.version.number,
                 "participation_id": participation.id,
                 "participant": participation.participant_id,
                 "channel": participation.channel,
                 "status": participation.status,
-                "question_id": question.key,
-                "question_position": question.position + 1,
-                "question_type": question.type,
-                "question_text": question.text,
-                "answer_status": answer.status,
-                "value": _cell("; ".join(value) if isinstance(value, list) else
-                               ("" if value is None else value)),
-                "raw_text": _cell(answer.raw_text or ""),
-                "answered_at": _iso(answer.answered_at),
-                "updated_at": _iso(answer.updated_at),
                 "quote_consent": "" if participation.quote_consent is None else
                 str(participation.quote_consent).lower(),
-                "tags": "; ".join(tags.get(answer.id, [])),
             }
+            for question, answer in visible:
+                value = answer.value
+                yield {
+                    **common,
+                    "question_id": question.key,
+                    "question_position": question.position + 1,
+                    "question_type": question.type,
+                    "question_text": question.text,
+                    "answer_status": answer.status,
+                    "value": _cell("; ".join(value) if isinstance(value, list) else
+                                   ("" if value is None else value)),
+                    "raw_text": _cell(answer.raw_text or ""),
+                    "answered_at": _iso(answer.answered_at),
+                    "updated_at": _iso(answer.updated_at),
+                    "tags": "; ".join(tags.get(answer.id, [])),
+                }
 
 
 def _tags_of(session: Session, answer_ids: list[int]) -> dict[int, list[str]]:

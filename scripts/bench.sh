@@ -17,3 +17,5 @@ echo
 .venv/bin/python -m bench.telegram_latency
 echo
 .venv/bin/python -m bench.page_load
+echo
+.venv/bin/python -m bench.review_pages

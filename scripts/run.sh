@@ -74,6 +74,7 @@ cat <<MSG
 
   codesign is running (database: ${DATABASE_URL%%\?*})
   • Web page and chat:       http://127.0.0.1:$WEB_PORT/   (one consultation: /c/<slug>)
+  • Review area (staff):     http://127.0.0.1:$WEB_PORT/review   (first admin: .venv/bin/codesign users create you@agency.example --role admin)
   • Chat in this terminal:   .venv/bin/codesign chat
   • Rasa REST channel:       POST $RASA_URL/webhooks/rest/webhook  {"sender": "me", "message": "hi"}
   • Action server:           http://127.0.0.1:5055/health

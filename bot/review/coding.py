@@ -80,12 +80,17 @@ def _filtered(consultation_id: int, question_key: str,
 
 def open_answers(session: Session, consultation_id: int, question_key: str,
                  filters: AnswerFilter | None = None, page: int = 1,
-                 page_size: int = PAGE_SIZE) -> tuple[list[OpenAnswer], int]:
-    """One page of a question's answers (newest first) and how many match in all."""
+                 page_size: int = PAGE_SIZE, *,
+                 offset: int | None = None) -> tuple[list[OpenAnswer], int]:
+    """One page of a question's answers (newest first) and how many match in all.
+
+    ``offset`` (answers to pass over), when given, is used instead of ``page``.
+    """
     query = _filtered(consultation_id, question_key, filters or AnswerFilter())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    start = max(page - 1, 0) * page_size if offset is None else max(offset, 0)
     rows = session.execute(query.order_by(Answer.answered_at.desc(), Answer.id.desc())
-                           .limit(page_size).offset(max(page - 1, 0) * page_size)).all()
+                           .limit(page_size).offset(start)).all()
     answers = {answer.id: OpenAnswer(answer.id, answer.raw_text or str(answer.value or ""),
                                      participation.channel, answer.answered_at,
                                      participation.status == "completed",

@@ -6,12 +6,13 @@ pages stay fast at 10,000 participations and 100,000 answers.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Text, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import Answer, Consultation, ConsultationVersion, Participation, Question
@@ -137,20 +138,24 @@ class ChoiceResult:
 
 def choice_results(session: Session, consultation_id: int, question: Question) -> ChoiceResult:
     """How often each option or scale point was chosen (multiple choice counts each pick)."""
+    # Grouped by the stored JSON text: only the distinct answers are decoded.
+    as_text = cast(Answer.value, Text)
     rows = session.execute(
-        select(Answer.status, Answer.value)
+        select(Answer.status, as_text, func.count())
         .join(Question, Answer.question_id == Question.id)
         .where(Question.version_id.in_(_version_ids(consultation_id)),
-               Question.key == question.key)).all()
+               Question.key == question.key)
+        .group_by(Answer.status, as_text)).all()
     tally: Counter[str] = Counter()
     answered = skipped = 0
-    for status, value in rows:
+    for status, stored, count in rows:
         if status == "skipped":
-            skipped += 1
+            skipped += count
             continue
-        answered += 1
+        answered += count
+        value = json.loads(stored) if stored is not None else None
         for item in value if isinstance(value, list) else [value]:
-            tally[str(item)] += 1
+            tally[str(item)] += count
     definition = question.definition
     if question.type == "scale":
         low, high = int(definition.get("min", 1)), int(definition.get("max", 5))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.review.coding import CodingError, add_tag
 from bot.review.themes import Progress, find_themes
+from bot.review.themes import Theme as FoundTheme
 from bot.store.models import Answer, ConsultationVersion, Participation, Question
 from bot.store.review_models import AnswerTag, Tag, Theme, ThemeMember
 
@@ -41,9 +42,7 @@ def _open_answers(session: Session, consultation_id: int,
 
 
 def _store(session: Session, consultation_id: int, question_key: str,
-           answer_ids: list[int], texts: list[str], themes: int | None,
-           progress: Progress | None) -> list[Theme]:
-    found = find_themes(texts, themes=themes, progress=progress)
+           answer_ids: list[int], found: list[FoundTheme]) -> list[Theme]:
     stored = []
     for theme in found:
         row = Theme(consultation_id=consultation_id, question_key=question_key,
@@ -58,14 +57,16 @@ def _store(session: Session, consultation_id: int, question_key: str,
 
 def recompute_themes(session: Session, consultation_id: int, question_key: str,
                      progress: Progress | None = None) -> int:
-    """Replace the question's themes with freshly computed ones; returns how many."""
+    """Replace the question's themes with freshly computed ones; returns how many.
+
+    The clustering runs before anything is written, so a long run never holds a write
+    lock (on SQLite that would block citizens' answers).
+    """
     answers = _open_answers(session, consultation_id, question_key)
+    found = find_themes([t for _, t in answers], progress=progress) if answers else []
     session.execute(delete(Theme).where(Theme.consultation_id == consultation_id,
                                         Theme.question_key == question_key))
-    if not answers:
-        return 0
-    ids, texts = [a for a, _ in answers], [t for _, t in answers]
-    return len(_store(session, consultation_id, question_key, ids, texts, None, progress))
+    return len(_store(session, consultation_id, question_key, [a for a, _ in answers], found))
 
 
 def themes_of(session: Session, consultation_id: int, question_key: str) -> list[ThemeView]:
@@ -139,8 +140,8 @@ def split_theme(session: Session, consultation_id: int, theme_id: int, parts: in
     key = theme.question_key
     session.delete(theme)
     session.flush()
-    made = _store(session, consultation_id, key, [r[0] for r in rows],
-                  [r[1] or "" for r in rows], min(parts, len(rows)), None)
+    found = find_themes([r[1] or "" for r in rows], themes=min(parts, len(rows)))
+    made = _store(session, consultation_id, key, [r[0] for r in rows], found)
     return len(made)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -157,7 +158,11 @@ class Answer(Base):
     """The current answer of a participation to a question; edits go to ``AnswerRevision``."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("participation_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("participation_id", "question_id"),
+        # Per-question figures and answer lists start from the question (review pages).
+        Index("ix_answers_question_id_participation_id", "question_id", "participation_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participation_id: Mapped[int] = mapped_column(

@@ -11,16 +11,18 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.web import review_area
 from bot.web.assets import Assets
 from bot.web.pages import make_templates
-from bot.web.routes import public
+from bot.web.routes import api, public
 from bot.web.security import STATIC_PREFIX, SecurityHeadersMiddleware, content_security_policy
 from bot.web.settings import WebSettings
 
 STATIC_DIR = Path(__file__).with_name("static")
 VENDOR_PREFIX = "/static/vendor/socket.io"
 NO_PAGE = "There is no page at this address. Please check the link."
-ERROR_TITLES = {404: "Page not found", 405: "Not allowed", 500: "Something went wrong"}
+ERROR_TITLES = {401: "Please sign in", 403: "Not allowed", 404: "Page not found",
+                405: "Not allowed", 500: "Something went wrong"}
 
 
 def socketio_dist(settings: WebSettings) -> Path:
@@ -55,6 +57,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount(VENDOR_PREFIX, StaticFiles(directory=vendor), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
+    app.include_router(api.router)
+    review_area.install(app, settings)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -66,7 +70,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             return await http_exception_handler(request, exc)
         title = ERROR_TITLES.get(exc.status_code, "Something went wrong")
         # Routes raise with a sentence for citizens; Starlette's own 404 says "Not Found".
-        specific = exc.status_code == 404 and exc.detail != "Not Found"
+        specific = exc.status_code in (403, 404) and exc.detail not in ("Not Found", "Forbidden")
         message = exc.detail if specific else NO_PAGE if exc.status_code == 404 else title
         response: HTMLResponse = app.state.templates.TemplateResponse(
             request, "error.html", {"title": title, "message": message, "chat": None},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +13,18 @@ from bot.config import PROJECT_ROOT, default_database_url
 
 DEFAULT_RASA_PUBLIC_URL = "http://127.0.0.1:5005"
 DEFAULT_SITE_TITLE = "Have your say"
+DEFAULT_SESSION_IDLE_MINUTES = 60
+MIN_SECRET_CHARS = 16
+
+
+def secret_from_env() -> str:
+    """The key that signs review-area sessions: ``CODESIGN_WEB_SECRET`` if set, else
+    ``CODESIGN_SECRET_KEY`` (a separate key is derived from it, see ``session_key``)."""
+    return os.environ.get("CODESIGN_WEB_SECRET") or os.environ.get("CODESIGN_SECRET_KEY") or ""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -24,14 +38,25 @@ class WebSettings:
             at ``<path>/socket.io``.
         site_title: the name shown in the page header (``CODESIGN_SITE_TITLE``).
         node_modules: the folder npm installed the front-end packages into.
+        secret: signs the review area's session cookies (``CODESIGN_WEB_SECRET``, else
+            ``CODESIGN_SECRET_KEY``); at least 16 characters.
+        https_only: send the session cookie over HTTPS only (``CODESIGN_HTTPS_ONLY``; set
+            it in production behind TLS).
+        session_idle_minutes: a review session ends after this long without a request
+            (``CODESIGN_SESSION_IDLE_MINUTES``).
     """
 
     database_url: str
     rasa_public_url: str = DEFAULT_RASA_PUBLIC_URL
     site_title: str = DEFAULT_SITE_TITLE
     node_modules: Path = field(default=PROJECT_ROOT / "node_modules")
+    secret: str = field(default_factory=secret_from_env, repr=False)
+    https_only: bool = False
+    session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
 
     def __post_init__(self) -> None:
+        if self.session_idle_minutes < 1:
+            raise ValueError("CODESIGN_SESSION_IDLE_MINUTES must be at least 1")
         parts = urlsplit(self.rasa_public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("RASA_PUBLIC_URL must be an http(s) URL, "
@@ -48,7 +73,27 @@ class WebSettings:
             database_url=os.environ.get("DATABASE_URL") or default_database_url(),
             rasa_public_url=(os.environ.get("RASA_PUBLIC_URL") or DEFAULT_RASA_PUBLIC_URL),
             site_title=os.environ.get("CODESIGN_SITE_TITLE") or DEFAULT_SITE_TITLE,
+            secret=secret_from_env(),
+            https_only=_flag(os.environ.get("CODESIGN_HTTPS_ONLY")),
+            session_idle_minutes=int(os.environ.get("CODESIGN_SESSION_IDLE_MINUTES")
+                                     or DEFAULT_SESSION_IDLE_MINUTES),
         )
+
+    @property
+    def session_key(self) -> str:
+        """The cookie-signing key, derived from ``secret`` (never the secret itself, which
+        also keys the participants' pseudonyms).
+
+        Raises:
+            RuntimeError: when no secret of at least 16 characters is set.
+        """
+        if len(self.secret) < MIN_SECRET_CHARS:
+            raise RuntimeError(
+                "CODESIGN_SECRET_KEY (or CODESIGN_WEB_SECRET) must be set to a random string "
+                "of at least 16 characters: it signs the review area's session cookies "
+                "(`make run` creates one in var/).")
+        return hmac.new(self.secret.encode(), b"codesign web session v1",
+                        hashlib.sha256).hexdigest()
 
     @property
     def rasa_origin(self) -> str:
