@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from bot.devtools.stack import Stack, ingest_demo_knowledge, launch_demo
+from bot.devtools.web import AXE_JS, CHROMIUM, launch_chromium
+from tests.conftest import require_service
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +27,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium (skipped with the reason when missing; fails under CI)."""
+    if not CHROMIUM.exists():
+        require_service("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    if not AXE_JS.exists():
+        require_service("axe-core", f"{AXE_JS} is missing (npm ci)")
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 
+from bot.devtools.bridge import BridgeThread
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.store.db import session_scope
 from bot.store.models import Answer, Participant, Participation, Question
 from bot.store.pseudonym import participant_key
+from bot.telegram.config import TelegramConfig
+from bot.telegram.guards import ChatRateLimiter
 
 
 def key_of(sender: str, channel: str = "rest") -> str:
@@ -57,3 +64,19 @@ def rows_mentioning(database_url: str, sender: str) -> dict[str, int]:
             ).scalar_one(),
         }
     return {name: int(value or 0) for name, value in counts.items()}
+
+
+@contextmanager
+def polling_bridge(telegram: FakeTelegram, database_url: str, rasa_url: str,
+                   folder: Path) -> Iterator[BridgeThread]:
+    """The Telegram bridge in this process, polling the fake Bot API, relaying to
+    ``rasa_url`` and pushing published outcomes from ``database_url`` every half second."""
+    config = TelegramConfig(token=telegram.token,
+                            secret_key=os.environ["CODESIGN_SECRET_KEY"].encode(),
+                            rasa_url=rasa_url, api_base_url=telegram.base_url,
+                            outbox_path=folder / "outbox.sqlite3", database_url=database_url,
+                            contacts_path=folder / "contacts.sqlite3", notify_interval=0.5)
+    # The tests answer at machine speed; the default flood limit is for people.
+    limiter = ChatRateLimiter(burst=100, per_minute=600)
+    with BridgeThread(config, retry_interval=0.5, limiter=limiter) as running:
+        yield running

@@ -22,19 +22,16 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.devtools.bridge import BridgeThread
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.stack import ROOT, Stack
-from bot.devtools.web import AXE_JS, CHROMIUM, WebServer, launch_chromium
+from bot.devtools.web import WebServer
 from bot.store.db import session_scope
 from bot.store.pseudonym import participant_key
 from bot.store.review_models import FollowUp
-from bot.telegram.config import TelegramConfig
-from bot.telegram.guards import ChatRateLimiter
-from tests.conftest import require_service
-from tests.e2e.helpers import participation_of
+from tests.e2e.helpers import participation_of, polling_bridge
 from tests.e2e.webchat import ChatPage
 
 pytestmark = [pytest.mark.e2e,
@@ -48,19 +45,6 @@ REVIEWER = ("reviewer-e2e@council.example", "reviewer-e2e-password-1")
 REASON = "I would study there in the evenings after my night shifts at the depot"
 OUTCOME = "From May 2027 the central library opens until 8pm on weekdays."
 chat_ids = itertools.count(810_000_001)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium (skipped with the reason when missing; fails under CI)."""
-    if not CHROMIUM.exists():
-        require_service("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    if not AXE_JS.exists():
-        require_service("axe-core", f"{AXE_JS} is missing (npm ci)")
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +68,8 @@ def telegram() -> Iterator[FakeTelegram]:
 def bridge(stack: Stack, telegram: FakeTelegram,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeThread]:
     """The Telegram bridge, polling the fake Bot API and pushing published outcomes."""
-    folder = tmp_path_factory.mktemp("review-bridge")
-    config = TelegramConfig(token=telegram.token, secret_key=SECRET, rasa_url=stack.rasa_url,
-                            api_base_url=telegram.base_url,
-                            outbox_path=folder / "outbox.sqlite3",
-                            database_url=stack.database_url,
-                            contacts_path=folder / "contacts.sqlite3", notify_interval=0.5)
-    limiter = ChatRateLimiter(burst=100, per_minute=600)
-    with BridgeThread(config, retry_interval=0.5, limiter=limiter) as running:
+    with polling_bridge(telegram, stack.database_url, stack.rasa_url,
+                        tmp_path_factory.mktemp("review-bridge")) as running:
         yield running
 
 

@@ -31,11 +31,9 @@ from bot.store import repository as repo
 from bot.store.db import session_scope
 from bot.store.pseudonym import participant_key
 from bot.store.review_models import FollowUp
-from bot.telegram.config import TelegramConfig
-from bot.telegram.guards import ChatRateLimiter
 from bot.telegram.handlers import GROUP_REFUSAL
 from bot.telegram.relay import UNAVAILABLE
-from tests.e2e.helpers import answers_of, participation_of
+from tests.e2e.helpers import answers_of, participation_of, polling_bridge
 
 # PTB 22 itself warns, when it raises RetryAfter, that retry_after will become a timedelta.
 pytestmark = [pytest.mark.e2e,
@@ -98,15 +96,8 @@ def telegram() -> Iterator[FakeTelegram]:
 def bridge(stack: Stack, telegram: FakeTelegram, proxy: RasaProxy,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeThread]:
     """The bridge in polling mode (in this process), relaying to Rasa through the proxy."""
-    folder = tmp_path_factory.mktemp("bridge")
-    config = TelegramConfig(token=telegram.token, secret_key=SECRET, rasa_url=proxy.url,
-                            api_base_url=telegram.base_url,
-                            outbox_path=folder / "outbox.sqlite3",
-                            database_url=stack.database_url,
-                            contacts_path=folder / "contacts.sqlite3", notify_interval=0.5)
-    # The tests answer at machine speed; the default flood limit is for people.
-    limiter = ChatRateLimiter(burst=100, per_minute=600)
-    with BridgeThread(config, retry_interval=0.5, limiter=limiter) as running:
+    with polling_bridge(telegram, stack.database_url, proxy.url,
+                        tmp_path_factory.mktemp("bridge")) as running:
         yield running
 
 

@@ -13,16 +13,15 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import func, select
 
 from bot.devtools.stack import ROOT, Stack
-from bot.devtools.web import AXE_JS, CHROMIUM, WebServer, launch_chromium
+from bot.devtools.web import WebServer
 from bot.review.outcomes import publish_outcome
 from bot.store import repository as repo
 from bot.store.db import session_scope
 from bot.store.models import TranscriptEntry
-from tests.conftest import require_service
 from tests.e2e.helpers import answers_of, participation_of
 from tests.e2e.webchat import ChatPage
 
@@ -34,19 +33,6 @@ SCREENSHOTS = ROOT / "results" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 MARKUP = '<img src="x" onerror="window.__pwned = 1"><b>bold</b>'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium (skipped with the reason when missing; fails under CI)."""
-    if not CHROMIUM.exists():
-        require_service("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    if not AXE_JS.exists():
-        require_service("axe-core", f"{AXE_JS} is missing (npm ci)")
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
