@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from bot.store.db import session_factory
+from bot.store.db import session_scope
 from bot.web.settings import WebSettings
 
 
@@ -26,12 +26,5 @@ def templates(request: Request) -> Jinja2Templates:
 
 def db_session(request: Request) -> Iterator[Session]:
     """A read-mostly database session for one request (committed on success)."""
-    session = session_factory(settings(request).database_url)()
-    try:
+    with session_scope(settings(request).database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
