@@ -15,7 +15,6 @@ from starlette.routing import Mount
 
 from bot.accounts.tokens import issue_token
 from bot.accounts.users import FREE_ATTEMPTS
-from bot.store import repository
 from bot.store.db import session_scope
 from bot.store.review_models import User
 from bot.web import auth
@@ -31,24 +30,11 @@ from tests.unit.review_web_support import (
     Seeded,
     csrf_of,
     login,
-    make_app,
-    seed,
     signed_in,
 )
-from tests.unit.test_engine import LIBRARY, _Today
+from tests.unit.test_engine import LIBRARY
 
 C = f"/review/c/{LIBRARY}"
-
-
-@pytest.fixture
-def seeded(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
-    monkeypatch.setattr(repository, "date", _Today)
-    return seed(sqlite_url)
-
-
-@pytest.fixture
-def app(seeded: Seeded) -> FastAPI:
-    return make_app(seeded.url)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from bot import export
 from bot.consultations.schema import ConsultationFileError, parse_consultation
 from bot.review import theme_store
 from bot.review.themes import Theme as FoundTheme
-from bot.store import repository
 from bot.store.db import session_scope
 from bot.store.models import Participation
 from bot.store.review_models import FollowUp
@@ -30,25 +29,12 @@ from tests.unit.review_web_support import (
     XSS,
     Seeded,
     csrf_of,
-    make_app,
-    seed,
     signed_in,
 )
-from tests.unit.test_engine import LIBRARY, LIBRARY_TITLE, _Today
+from tests.unit.test_engine import LIBRARY, LIBRARY_TITLE
 
 C = f"/review/c/{LIBRARY}"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@pytest.fixture
-def seeded(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
-    monkeypatch.setattr(repository, "date", _Today)
-    return seed(sqlite_url)
-
-
-@pytest.fixture
-def app(seeded: Seeded) -> FastAPI:
-    return make_app(seeded.url)
 
 
 @pytest.fixture
