@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -82,13 +85,19 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-def migrate(url: str) -> None:
-    """Bring the database schema up to date (``alembic upgrade head``)."""
-    from alembic import command
+def alembic_config(url: str) -> Config:
+    """The Alembic configuration of the app store at ``url`` (its shared engine)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     config.attributes["engine"] = engine_for(url)
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database schema up to date (``alembic upgrade head``)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")

@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the review side: staff accounts, coding, themes and outcomes.
+"""SQLAlchemy models of the review side: staff accounts, coding, themes, outcomes and jobs.
 
 Staff data never points at a participant directly: tags, notes and theme memberships
 hang off answers (``ON DELETE CASCADE``), so erasing a citizen erases them too.
@@ -14,11 +14,14 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -164,3 +167,34 @@ class FollowUp(Base):
     told_outcome_id: Mapped[int | None] = mapped_column(
         ForeignKey("outcomes.id", ondelete="SET NULL"))
     told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+#: A ``jobs`` row's status while its thread works (at most one such row per key).
+JOB_RUNNING = "running"
+RUNNING_ONLY = text("status = 'running'")
+
+
+class BackgroundJob(Base):
+    """A background job of the review area (recomputing themes) and how far it got.
+
+    Kept in the database so that every web worker, in any process or on any machine,
+    reports the same progress. At most one running job per key: the unique index
+    ``uq_jobs_running_key`` covers the running rows only. ``updated_at`` is the thread's
+    heartbeat: a running job without one for minutes died with its process.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("uq_jobs_running_key", "key", unique=True,
+                            sqlite_where=RUNNING_ONLY, postgresql_where=RUNNING_ONLY),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=JOB_RUNNING)  # | done | failed
+    stage: Mapped[str] = mapped_column(String(200), default="Waiting to start")
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    result: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,17 +1,52 @@
-"""The Alembic migrations create exactly the tables and columns the models declare."""
+"""The Alembic migrations create exactly the tables and columns the models declare, and
+each one downgrades and upgrades again (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 from bot.store import review_models  # noqa: F401  (registers the review tables)
-from bot.store.db import engine_for, migrate
+from bot.store.db import alembic_config, engine_for, migrate
 from bot.store.models import Base
 
 
-def test_migrations_match_the_models(sqlite_url: str) -> None:
-    migrate(sqlite_url)
-    with engine_for(sqlite_url).connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert differences == []
+def _differences(url: str) -> list[object]:
+    with engine_for(url).connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+def _tables(url: str) -> set[str]:
+    with engine_for(url).connect() as connection:
+        return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    migrate(database_url)
+    assert _differences(database_url) == []
+    assert _tables(database_url) == set(Base.metadata.tables)
+
+
+def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> None:
+    config = alembic_config(database_url)
+    revisions = [script.revision for script in
+                 reversed(list(ScriptDirectory.from_config(config).walk_revisions()))]
+    assert revisions[:5] == ["0001", "0002", "0003", "0004", "0005"]
+    migrate(database_url)
+    head = _tables(database_url)
+    for earlier in reversed(["base", *revisions[:-1]]):
+        command.downgrade(config, earlier)
+    assert _tables(database_url) == set()
+    command.upgrade(config, "0004")
+    assert "jobs" not in _tables(database_url)
+    command.upgrade(config, "0005")  # the background jobs, one running per key
+    with engine_for(database_url).connect() as connection:
+        indexes = inspect(connection).get_indexes("jobs")
+    assert [(i["name"], i["column_names"], bool(i["unique"])) for i in indexes] == [
+        ("uq_jobs_running_key", ["key"], True)]
+    migrate(database_url)
+    assert _tables(database_url) == head
+    assert _differences(database_url) == []
