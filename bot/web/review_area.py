@@ -24,7 +24,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
         RuntimeError: when no secret is set to sign the session cookies.
     """
     app.state.login_throttle = LoginThrottle()
-    app.state.jobs = JobRunner()
+    app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin):
         app.include_router(module.router)
 

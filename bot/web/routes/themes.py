@@ -35,7 +35,7 @@ from bot.web.routes.review_common import (
 
 router = reviewer_router()
 NOT_OPEN = "Themes are found for open questions only."
-NO_JOB = "There is no such job (it may have finished long ago, or the server restarted)."
+NO_JOB = "There is no such job (it may have finished long ago)."
 
 
 def _jobs(request: Request) -> JobRunner:
@@ -73,7 +73,7 @@ def themes(slug: str, key: str, request: Request, session: DbSession,
 
 @router.post("/c/{slug}/q/{key}/themes/recompute")
 def recompute(slug: str, key: str, request: Request, session: DbSession,
-              _user: Reviewer) -> RedirectResponse:
+              user: Reviewer) -> RedirectResponse:
     """Start recomputing the question's themes in the background; the page shows progress."""
     found = known_consultation(session, slug)
     _open_question(session, found.id, key)
@@ -84,7 +84,7 @@ def recompute(slug: str, key: str, request: Request, session: DbSession,
             made = recompute_themes(own, consultation_id, key, progress=progress)
         return f"Found {made} theme{'s' if made != 1 else ''}."
 
-    job = _jobs(request).start(_job_key(found.id, key), work)
+    job = _jobs(request).start(_job_key(found.id, key), work, started_by=user.id)
     return RedirectResponse(f"/review/c/{slug}/q/{key}/themes?job={job.id}", status_code=303)
 
 
