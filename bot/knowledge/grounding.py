@@ -81,6 +81,11 @@ class TermGrounder:
             self.remember(missing, fresh)
         return np.stack([known[w] for w in vocabulary])
 
+    def uncached(self, vocabulary: list[str]) -> list[str]:
+        """The words of ``vocabulary`` whose vectors are not cached yet."""
+        with self._lock:
+            return [w for w in vocabulary if w not in self._vectors]
+
     def remember(self, vocabulary: list[str], vectors: np.ndarray) -> None:
         """Cache word vectors computed elsewhere (e.g. in the same batch as the query)."""
         with self._lock:

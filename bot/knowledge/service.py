@@ -23,10 +23,11 @@ class KnowledgeService:
         """A sourced answer, searching ``collections`` (None: every collection)."""
         if collections is not None and not collections:
             return compose(question, [], Coverage(False))
-        # One model call embeds the question and its content words (for the grounding check).
-        terms = content_terms(question)
-        vectors = embed([question, *terms])
-        self.grounder.remember(terms, vectors[1:])
+        # One model call embeds the question and those of its content words not seen
+        # before (the grounding check needs them; the index's own words are cached).
+        fresh = self.grounder.uncached(content_terms(question))
+        vectors = embed([question, *fresh])
+        self.grounder.remember(fresh, vectors[1:])
         hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid", vectors[0])
         return compose(question, hits, judge(question, hits, self.grounder))
 
