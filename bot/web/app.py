@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.web import review_area
+from bot.web import review_area, swagger_ui
 from bot.web.assets import Assets
 from bot.web.pages import make_templates
 from bot.web.routes import api, public
@@ -49,12 +49,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     """
     settings = settings or WebSettings.from_env()
     vendor = socketio_dist(settings)
-    assets = Assets({"/static": STATIC_DIR, VENDOR_PREFIX: vendor})
+    swagger = swagger_ui.swagger_ui_dist(settings)
+    assets = Assets({"/static": STATIC_DIR, VENDOR_PREFIX: vendor, swagger_ui.PREFIX: swagger})
     app = FastAPI(title="codesign", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.templates = make_templates(settings, assets)
     # The more specific mount first: Starlette matches mounts in order.
     app.mount(VENDOR_PREFIX, StaticFiles(directory=vendor), name="vendor")
+    app.mount(swagger_ui.PREFIX, StaticFiles(directory=swagger), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
     app.include_router(api.router)

@@ -25,7 +25,7 @@ def make_templates(settings: WebSettings, assets: Assets) -> Jinja2Templates:
 
     Args:
         settings: the app's settings (the site title and Rasa's public URL are shown).
-        assets: versioned URLs of ``/static`` and ``/static/vendor/socket.io`` files.
+        assets: versioned URLs of ``/static`` and the ``/static/vendor/…`` files.
     """
 
     def site(_request: Request) -> dict[str, Any]:
@@ -37,4 +37,5 @@ def make_templates(settings: WebSettings, assets: Assets) -> Jinja2Templates:
     env.filters["long_date"] = long_date
     env.globals["static"] = lambda name: assets.url("/static", name)
     env.globals["vendor"] = lambda name: assets.url("/static/vendor/socket.io", name)
+    env.globals["asset"] = assets.url  # asset(prefix, name): any mounted folder's file
     return templates

@@ -213,7 +213,7 @@ def test_reviewers_are_refused_admin_pages(reviewer: TestClient, admin: TestClie
 #: Open to everyone: the public pages, the chat's static files, health and signing in.
 PUBLIC = {("/", "GET"), ("/c/{slug}", "GET"), ("/c/{slug}/privacy", "GET"),
           ("/health", "GET"), ("/review/login", "GET"), ("/review/login", "POST")}
-PUBLIC_MOUNTS = {"/static", "/static/vendor/socket.io"}
+PUBLIC_MOUNTS = {"/static", "/static/vendor/socket.io", "/static/vendor/swagger-ui"}
 
 
 def _path(template: str, seeded: Seeded) -> str:
@@ -297,7 +297,7 @@ def test_every_route_follows_the_access_rules(app: FastAPI, anonymous: TestClien
                 f"{where} refused a reviewer ({response.status_code})"
         checked.append(where)
     assert f"POST {C.replace(LIBRARY, '{slug}')}/close" in checked
-    for mount in PUBLIC_MOUNTS - {"/static/vendor/socket.io"}:
+    for mount in PUBLIC_MOUNTS - {"/static/vendor/socket.io", "/static/vendor/swagger-ui"}:
         assert anonymous.get(f"{mount}/site.css").status_code == 200
 
 
