@@ -3,11 +3,14 @@
 A pure ASGI middleware (no response buffering): it only adds headers to
 ``http.response.start``. Static files are public and embeddable on agencies' sites
 (CORS ``*``, so ``<script integrity=… crossorigin>`` works); pages are not framable.
+A page may send its own ``Content-Security-Policy`` (one that needs a little more, see
+``add_sources``) or ``Cache-Control`` (e.g. ``no-store`` for a secret shown once): the
+middleware keeps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs
 
 from starlette.datastructures import MutableHeaders
@@ -42,6 +45,25 @@ def content_security_policy(connect_origins: Iterable[str]) -> str:
     ])
 
 
+def add_sources(policy: str, extra: Mapping[str, str]) -> str:
+    """``policy`` with more sources allowed in some directives, for one page's response.
+
+    Args:
+        policy: a policy such as ``content_security_policy`` makes.
+        extra: directive -> sources to add, e.g. ``{"img-src": "data:"}``.
+    """
+    directives = [part.strip() for part in policy.split(";") if part.strip()]
+    names = [part.split()[0] for part in directives]
+    for name, sources in extra.items():
+        if name in names:
+            index = names.index(name)
+            directives[index] = f"{directives[index]} {sources}"
+        else:
+            directives.append(f"{name} {sources}")
+            names.append(name)
+    return "; ".join(directives)
+
+
 class SecurityHeadersMiddleware:
     """Adds the security headers, and cache headers that suit pages and static files."""
 
@@ -73,8 +95,10 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     headers.setdefault(name, value)
-                if message.get("status", 200) < 400:
+                if static and message.get("status", 200) < 400:
                     headers["Cache-Control"] = cache
+                elif message.get("status", 200) < 400:
+                    headers.setdefault("Cache-Control", cache)
                 if static:
                     # Public files that agencies embed: loadable with crossorigin/SRI.
                     headers["Access-Control-Allow-Origin"] = "*"
