@@ -8,6 +8,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 12
+#: Sign-in forms read at most this many characters of a password.
+MAX_LENGTH = 1024
+#: What ``check_strength`` asks for, as forms tell it.
+RULES = (f"At least {MIN_LENGTH} characters, with no space at the start or end and at least "
+         "5 different characters.")
 
 
 @lru_cache(maxsize=1)
@@ -16,9 +21,11 @@ def _hasher() -> PasswordHasher:
 
 
 def check_strength(password: str) -> None:
-    """Raise ``ValueError`` when a new password is too weak to accept."""
+    """Raise ``ValueError`` when a new password is too weak (or too long) to accept."""
     if len(password) < MIN_LENGTH:
         raise ValueError(f"the password must have at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise ValueError(f"the password must have at most {MAX_LENGTH} characters")
     if password.strip() != password or len(set(password)) < 5:
         raise ValueError("the password is too simple (no leading or trailing spaces, "
                          "at least 5 different characters)")

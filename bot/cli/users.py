@@ -29,15 +29,14 @@ def _read_password(from_stdin: bool) -> str:
 
 def _user(session: Session, email: str) -> User:
     """The user with this e-mail, or exit with a clear error."""
-    from bot.accounts.users import AccountError, normalise_email
+    from bot.accounts.users import AccountError, find_user, normalise_email
 
     try:
-        address = normalise_email(email)
+        user = find_user(session, email)
     except AccountError as problem:
         fail(str(problem))
-    user = session.scalar(select(User).where(User.email == address))
     if user is None:
-        fail(f"no user {address} (see `codesign users list`)")
+        fail(f"no user {normalise_email(email)} (see `codesign users list`)")
     return user
 
 
@@ -96,13 +95,16 @@ def set_password_command(
 @app.command()
 def disable(email: str = typer.Argument(..., help="The user's e-mail.")) -> None:
     """Stop a user signing in or using API tokens (their work is kept)."""
-    from bot.accounts.tokens import revoke_tokens
+    from bot.accounts.users import active_admins, set_active
 
     with store() as session:
         user = _user(session, email)
-        user.active = False
-        revoked = revoke_tokens(session, user)
+        # The shell can always create a new admin, so the CLI may disable the last one.
+        revoked = set_active(session, user, False, keep_an_admin=False)
         typer.echo(f"disabled {user.email}; revoked {revoked} API token(s)")
+        if active_admins(session) == 0:
+            typer.echo("warning: no active admin is left: create one with "
+                       "`codesign users create EMAIL --role admin`", err=True)
 
 
 @app.command()
