@@ -9,7 +9,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot.web.auth import LoginRequired, LoginThrottle, login_url
 from bot.web.jobs import JobRunner
-from bot.web.routes import admin, exports, login, review, themes, transcripts
+from bot.web.routes import account, admin, exports, login, review, themes, transcripts, users
 from bot.web.settings import WebSettings
 
 SESSION_COOKIE = "codesign_session"
@@ -25,7 +25,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     """
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobRunner(settings.database_url)
-    for module in (login, review, transcripts, themes, exports, admin):
+    for module in (login, review, transcripts, themes, exports, admin, users, account):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
