@@ -1,4 +1,8 @@
-"""Personal API tokens: shown once, stored only as a SHA-256 hash."""
+"""Personal API tokens: shown once, stored only as a SHA-256 hash.
+
+The CLI (``codesign users token``/``tokens``/``revoke-token``) and the review area's
+"API tokens" page share these functions; a user only ever sees and revokes their own.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,26 @@ def issue_token(session: Session, user: User, name: str) -> str:
                          token_hash=_digest(token)))
     session.flush()
     return token
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """A user's tokens, live and revoked, newest first (only hashes are stored)."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken | None:
+    """Revoke one of ``user``'s tokens (revoking a revoked one changes nothing).
+
+    Returns:
+        The token, or None when ``user`` has no token with this id (someone else's
+        tokens are never found).
+    """
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        return None
+    row.revoked = True
+    return row
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -120,3 +120,35 @@ def token(
         if not user.active:
             fail(f"{user.email} is disabled")
         typer.echo(issue_token(session, user, name))
+
+
+@app.command("tokens")
+def list_user_tokens(email: str = typer.Argument(..., help="The user's e-mail.")) -> None:
+    """List a user's API tokens: number, name, created, last used, live or revoked."""
+    from bot.accounts.tokens import list_tokens
+
+    with store() as session:
+        user = _user(session, email)
+        rows = list_tokens(session, user)
+        if not rows:
+            typer.echo(f"{user.email} has no API tokens")
+        for row in rows:
+            last = row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "never"
+            typer.echo(f"{row.id:>6}  {row.name:30} created {row.created_at:%Y-%m-%d %H:%M}  "
+                       f"last used: {last:16}  {'revoked' if row.revoked else 'live'}")
+
+
+@app.command("revoke-token")
+def revoke_user_token(
+    email: str = typer.Argument(..., help="The user whose token it is."),
+    token_id: int = typer.Argument(..., help="The token's number (see `codesign users tokens`)."),
+) -> None:
+    """Revoke one of a user's API tokens (programs using it get 401 from then on)."""
+    from bot.accounts.tokens import revoke_token
+
+    with store() as session:
+        user = _user(session, email)
+        row = revoke_token(session, user, token_id)
+        if row is None:
+            fail(f"{user.email} has no API token {token_id} (see `codesign users tokens`)")
+        typer.echo(f"revoked the token {row.id} “{row.name}” of {user.email}")
