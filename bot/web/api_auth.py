@@ -1,6 +1,7 @@
 """Who is calling the JSON API: personal API tokens sent as ``Authorization: Bearer``.
 
-Tokens (``cdsn_…``, from ``codesign users token``) are looked up by their SHA-256
+Tokens (``cdsn_…``, from the review area's API tokens page or ``codesign users token``)
+are looked up by their SHA-256
 (``bot.accounts.tokens``). A missing, unknown or revoked token, or one of a disabled
 user, gets 401 with ``WWW-Authenticate: Bearer``; a valid token of the wrong role gets
 403. The API uses no cookies, so a browser cannot be tricked into sending the token
@@ -21,7 +22,8 @@ from bot.web.deps import db_session
 
 bearer = HTTPBearer(
     auto_error=False, scheme_name="ApiToken",
-    description="A personal API token (`codesign users token EMAIL`), sent as "
+    description="A personal API token (made on the review area's *API tokens* page, "
+                "or with `codesign users token EMAIL`), sent as "
                 "`Authorization: Bearer cdsn_…`.")
 
 MISSING = "This API needs a personal API token: send `Authorization: Bearer cdsn_…`."

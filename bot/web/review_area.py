@@ -9,7 +9,18 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot.web.auth import LoginRequired, LoginThrottle, login_url
 from bot.web.jobs import JobRunner
-from bot.web.routes import account, admin, exports, login, review, themes, transcripts, users
+from bot.web.routes import (
+    account,
+    admin,
+    api_docs,
+    exports,
+    login,
+    review,
+    themes,
+    tokens,
+    transcripts,
+    users,
+)
 from bot.web.settings import WebSettings
 
 SESSION_COOKIE = "codesign_session"
@@ -25,7 +36,8 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     """
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobRunner(settings.database_url)
-    for module in (login, review, transcripts, themes, exports, admin, users, account):
+    for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
+                   users, account):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

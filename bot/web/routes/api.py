@@ -4,7 +4,8 @@ Every route needs a personal API token (``Authorization: Bearer cdsn_…``, see
 ``bot.web.api_auth``). Reviewers and admins may read everything; only admins may add
 codes to a codebook and set an answer's tags. The API uses no cookies, so its writes need
 no CSRF token. Errors are JSON ``{"detail": "…"}`` whatever the client accepts. The
-schema is served at ``/api/v1/openapi.json`` (with a token, like every route here).
+schema is served at ``/api/v1/openapi.json`` (with a token, like every route here); signed-in
+staff read it, with Swagger UI, at ``/review/api/docs`` (``bot.web.routes.api_docs``).
 """
 
 from __future__ import annotations
