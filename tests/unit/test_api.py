@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.accounts.tokens import issue_token, revoke_tokens
 from bot.accounts.users import create_user
 from bot.config import Settings
+from bot.consultations.schema import parse_consultation
 from bot.dialogue.engine import ConversationEngine
 from bot.export import CSV_COLUMNS
 from bot.review import outcomes
@@ -246,6 +247,27 @@ def test_question_results_count_options_scales_and_open_answers(api: Api) -> Non
     assert (reasons["answered"], reasons["skipped"], reasons["counts"]) == (2, 0, [])
     anything = results["anything_else"]
     assert (anything["answered"], anything["skipped"]) == (0, 2)
+
+
+def test_every_questions_results_equal_each_questions_results(api: Api) -> None:
+    # A second version renames an option, and an answer carries a tag.
+    renamed = LIBRARY_FILE.read_text(encoding="utf-8").replace("Monthly", "Once a month")
+    with session_scope(api.url) as session:
+        repository.launch_consultation(session, parse_consultation(renamed), renamed)
+    tag = api.client.post(f"{API}/consultations/{LIBRARY}/tags", json={"name": "Family"},
+                          headers=api.auth(api.admin)).json()
+    answer_id = next(iter(_open_answer_ids(api).values()))
+    assert api.client.put(f"{API}/consultations/{LIBRARY}/answers/{answer_id}/tags",
+                          json={"tag_ids": [tag["id"]]},
+                          headers=api.auth(api.admin)).status_code == 200
+    every = api.get(f"/consultations/{LIBRARY}/questions")
+    detail = api.get(f"/consultations/{LIBRARY}")
+    assert [r["question"] for r in every] == detail["questions"]
+    assert every == [api.get(f"/consultations/{LIBRARY}/questions/{r['question']['key']}")
+                     for r in every]
+    results = {r["question"]["key"]: r for r in every}
+    assert results[OPEN_KEY]["tags"] == {"Family": 1}
+    assert [c["option"] for c in results["visits"]["counts"]][-1] == "Monthly"  # version 1
 
 
 def test_open_answers_with_filters(api: Api) -> None:

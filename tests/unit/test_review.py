@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.consultations.schema import parse_consultation
 from bot.dialogue.engine import ConversationEngine
 from bot.review import coding, stats
 from bot.review.coding import AnswerFilter, CodingError
@@ -93,6 +94,38 @@ def test_choice_results_count_each_option_in_order(taken: str) -> None:
     assert [option for option, _ in visits.counts] == questions["visits"].definition["options"]
     assert sum(count for _, count in times.counts) == 2  # one pick each
     assert [point for point, _ in scale.counts] == ["1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize("scan_share", [0.0, 2.0])  # SQLite: scan the table, or the index
+def test_every_questions_results_at_once_equal_them_one_by_one(
+        database_url: str, monkeypatch: pytest.MonkeyPatch, scan_share: float) -> None:
+    monkeypatch.setattr(repository, "date", _Today)
+    monkeypatch.setattr(stats, "SCAN_SHARE", scan_share)
+    migrate(database_url)
+    launch(database_url, LIBRARY_FILE)
+    bot = ConversationEngine(Settings(database_url=database_url, secret_key=SECRET))
+    for sender, channel in (("a", "rest"), ("b", "telegram")):
+        citizen = Citizen(bot, sender, channel)
+        at_summary(citizen)
+        citizen.press("/submit")
+    at_times(Citizen(bot, "c", "web"))
+    # A second version renames an option: the first version's answers still count.
+    renamed = LIBRARY_FILE.read_text(encoding="utf-8").replace("Monthly", "Once a month")
+    with session_scope(database_url) as session:
+        repository.launch_consultation(session, parse_consultation(renamed), renamed)
+    with session_scope(database_url) as session:
+        questions = stats.current_questions(session, library_id(database_url))
+        together = stats.question_results(session, library_id(database_url), questions)
+        alone = {q.key: stats.choice_results(session, library_id(database_url), q)
+                 for q in questions}
+        assert stats.question_results(session, library_id(database_url), []) == {}
+    assert together == alone and list(together) == [q.key for q in questions]
+    visits = together["visits"]
+    assert [option for option, _ in visits.counts][-2:] == ["Rarely or never", "Monthly"]
+    assert dict(visits.counts)["Once a month"] == 0
+    assert sum(count for _, count in visits.counts) == visits.answered == 3
+    assert sum(count for _, count in together["preferred_times"].counts) == 2
+    assert (together[OPEN_KEY].answered, together[OPEN_KEY].counts) == (2, [])
 
 
 def test_open_answers_filter_tag_and_review(taken: str) -> None:

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,7 +27,7 @@ from bot.review import coding, conversations, gaps, outcomes, stats, theme_store
 from bot.review.coding import AnswerFilter, CodingError
 from bot.store import repository
 from bot.store.db import session_scope
-from bot.store.models import Answer, Consultation, ConsultationVersion, Question
+from bot.store.models import Consultation, Question
 from bot.web.api_auth import Admin, Reader, api_user
 from bot.web.api_models import (
     AnswerPage,
@@ -136,13 +135,8 @@ def _date(value: str | None) -> date | None:
 
 def _question_out(question: Question) -> QuestionOut:
     definition = question.definition
-    if question.type == "scale":
-        low, high = int(definition.get("min", 1)), int(definition.get("max", 5))
-        options = [str(point) for point in range(low, high + 1)]
-    else:
-        options = [str(option) for option in definition.get("options", [])]
     return QuestionOut(key=question.key, position=question.position + 1, type=question.type,
-                       text=question.text, options=options,
+                       text=question.text, options=stats.options(question),
                        required=bool(definition.get("required", True)),
                        show_if=definition.get("show_if"))
 
@@ -189,27 +183,12 @@ def consultation(slug: Slug, session: DbSession) -> ConsultationDetail:
 
 
 # ---------------------------------------------------------------------------- results
-def _status_counts(session: Session, consultation_id: int, key: str) -> dict[str, int]:
-    rows = session.execute(
-        select(Answer.status, func.count())
-        .join(Question, Answer.question_id == Question.id)
-        .join(ConsultationVersion, Question.version_id == ConsultationVersion.id)
-        .where(ConsultationVersion.consultation_id == consultation_id, Question.key == key)
-        .group_by(Answer.status))
-    return {answer_status: int(count) for answer_status, count in rows}
-
-
-def _result(session: Session, consultation: Consultation, question: Question,
+def _result(question: Question, result: stats.ChoiceResult,
             tag_counts: dict[str, dict[str, int]]) -> QuestionResult:
-    if question.type == "open":
-        counts = _status_counts(session, consultation.id, question.key)
-        answered, skipped, options = counts.get("answered", 0), counts.get("skipped", 0), []
-    else:
-        choice = stats.choice_results(session, consultation.id, question)
-        answered, skipped = choice.answered, choice.skipped
-        options = [OptionCount(option=o, count=c) for o, c in choice.counts]
-    return QuestionResult(question=_question_out(question), reached=answered + skipped,
-                          answered=answered, skipped=skipped, counts=options,
+    options = [OptionCount(option=o, count=c) for o, c in result.counts]
+    return QuestionResult(question=_question_out(question),
+                          reached=result.answered + result.skipped, answered=result.answered,
+                          skipped=result.skipped, counts=options,
                           tags=tag_counts.get(question.key, {}))
 
 
@@ -218,9 +197,10 @@ def _result(session: Session, consultation: Consultation, question: Question,
 def question_results(slug: Slug, session: DbSession) -> list[QuestionResult]:
     """Per-question results of the current version, in order."""
     found = _consultation(session, slug)
+    questions = stats.current_questions(session, found.id)
+    results = stats.question_results(session, found.id, questions)
     tag_counts = coding.tag_counts(session, found.id)
-    return [_result(session, found, q, tag_counts)
-            for q in stats.current_questions(session, found.id)]
+    return [_result(q, results[q.key], tag_counts) for q in questions]
 
 
 @router.get("/consultations/{slug}/questions/{key}", response_model=QuestionResult,
@@ -230,7 +210,8 @@ def question_result(slug: Slug, key: QuestionKey, session: DbSession) -> Questio
     questions, how many answered and the tag counts."""
     found = _consultation(session, slug)
     question = _question(session, found, key)
-    return _result(session, found, question, coding.tag_counts(session, found.id))
+    return _result(question, stats.question_results(session, found.id, [question])[key],
+                   coding.tag_counts(session, found.id))
 
 
 @router.get("/consultations/{slug}/questions/{key}/answers", response_model=AnswerPage,

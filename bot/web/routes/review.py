@@ -44,8 +44,8 @@ def consultation(slug: str, request: Request, session: DbSession,
     found = known_consultation(session, slug)
     funnel = stats.funnel(session, found.id)
     questions = stats.current_questions(session, found.id)
-    results = {q.key: stats.choice_results(session, found.id, q)
-               for q in questions if q.type != "open"}
+    results = stats.question_results(session, found.id,
+                                     [q for q in questions if q.type != "open"])
     charts = {key: bar_rows(r.counts, total=r.answered) for key, r in results.items()}
     return render(request, "consultation.html", {
         "c": found, "version": found.current_version, "funnel": funnel,
