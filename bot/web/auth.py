@@ -9,6 +9,7 @@ effect at once. Every unsafe request (POST, …) must carry the session's CSRF t
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -28,6 +29,7 @@ from bot.web.deps import db_session, settings
 SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
 SESSION_SEEN = "seen"
+SESSION_STAMP = "pw"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -112,10 +114,17 @@ async def check_csrf(request: Request) -> None:
 
 
 # ---------------------------------------------------------------------------- sessions
+def credential_stamp(user: User) -> str:
+    """A short fingerprint of the user's password hash: a session signed in with an older
+    password (changed or reset since) no longer matches and is ended."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
 def sign_in(request: Request, user: User) -> None:
     """Start a fresh session for ``user`` (a new CSRF token too: no session fixation)."""
     request.session.clear()
     request.session[SESSION_USER] = user.id
+    request.session[SESSION_STAMP] = credential_stamp(user)
     request.session[SESSION_SEEN] = int(clock())
     csrf_token(request)
 
@@ -126,7 +135,8 @@ def sign_out(request: Request) -> None:
 
 
 def current_user(request: Request, session: Session) -> StaffUser | None:
-    """The signed-in, active user, or None (anonymous, idle too long, or disabled).
+    """The signed-in, active user, or None (anonymous, idle too long, disabled, or signed
+    in with a password that has since been changed or reset).
 
     Each call within the idle limit extends the session.
     """
@@ -143,7 +153,9 @@ def current_user(request: Request, session: Session) -> StaffUser | None:
         sign_out(request)
         return None
     user = session.get(User, user_id)
-    if user is None or not user.active:
+    stamp = request.session.get(SESSION_STAMP)
+    if user is None or not user.active or not isinstance(stamp, str) or \
+            not hmac.compare_digest(stamp, credential_stamp(user)):
         sign_out(request)
         return None
     request.session[SESSION_SEEN] = now

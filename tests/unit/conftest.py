@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from bot.store import repository
-from tests.unit.review_web_support import Seeded, make_app, seed
+from tests.unit.review_web_support import ADMIN, REVIEWER, Seeded, make_app, seed, signed_in
 from tests.unit.test_engine import _Today
 
 
@@ -21,3 +24,22 @@ def seeded(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
 def app(seeded: Seeded) -> FastAPI:
     """The web app (with the review area) on the seeded store."""
     return make_app(seeded.url)
+
+
+@pytest.fixture
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
+    """A browser that has not signed in."""
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def reviewer(app: FastAPI) -> TestClient:
+    """A browser signed in as the seeded reviewer."""
+    return signed_in(app, REVIEWER)
+
+
+@pytest.fixture
+def admin(app: FastAPI) -> TestClient:
+    """A browser signed in as the seeded admin."""
+    return signed_in(app, ADMIN)

@@ -104,3 +104,9 @@ def signed_in(app: FastAPI, who: tuple[str, str]) -> TestClient:
     response = login(client, *who)
     assert response.status_code == 303, response.text
     return client
+
+
+def to_login(response: Any) -> bool:
+    """Whether ``response`` sends the browser to the sign-in page."""
+    return (response.status_code == 303
+            and response.headers["location"].startswith("/review/login"))

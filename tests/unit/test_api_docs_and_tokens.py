@@ -4,11 +4,9 @@ in the browser: list, create (shown once), revoke; CSRF, ownership, escaping, he
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -17,34 +15,13 @@ from bot.store.db import session_scope
 from bot.store.review_models import ApiToken, User
 from bot.web import WebSettings, swagger_ui
 from bot.web.app import create_app
-from tests.unit.review_web_support import ADMIN, REVIEWER, SCRIPT, Seeded, csrf_of, signed_in
+from tests.unit.review_web_support import ADMIN, REVIEWER, SCRIPT, Seeded, csrf_of, to_login
 from tests.unit.test_accounts import codesign
 
 TOKENS = "/review/account/tokens"
 DOCS = "/review/api/docs"
 SCHEMA = "/review/api/openapi.json"
 TOKEN_RE = re.compile(r"cdsn_[A-Za-z0-9_-]{20,}")
-
-
-@pytest.fixture
-def anonymous(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-def reviewer(app: FastAPI) -> TestClient:
-    return signed_in(app, REVIEWER)
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> TestClient:
-    return signed_in(app, ADMIN)
-
-
-def to_login(response: Any) -> bool:
-    return (response.status_code == 303
-            and response.headers["location"].startswith("/review/login"))
 
 
 def make_token(client: TestClient, name: str) -> tuple[str, Any]:

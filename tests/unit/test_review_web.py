@@ -4,7 +4,6 @@ route of the app, and hostile citizen text shown as text (FastAPI TestClient, SQ
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,32 +29,11 @@ from tests.unit.review_web_support import (
     Seeded,
     csrf_of,
     login,
-    signed_in,
+    to_login,
 )
 from tests.unit.test_engine import LIBRARY
 
 C = f"/review/c/{LIBRARY}"
-
-
-@pytest.fixture
-def anonymous(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-def reviewer(app: FastAPI) -> TestClient:
-    return signed_in(app, REVIEWER)
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> TestClient:
-    return signed_in(app, ADMIN)
-
-
-def to_login(response: Any) -> bool:
-    return (response.status_code == 303
-            and response.headers["location"].startswith("/review/login"))
 
 
 # ------------------------------------------------------------------------ signing in

@@ -23,28 +23,15 @@ from bot.store.db import session_scope
 from bot.store.models import Participation
 from bot.store.review_models import FollowUp
 from tests.unit.review_web_support import (
-    ADMIN,
     OPEN_KEY,
-    REVIEWER,
     XSS,
     Seeded,
     csrf_of,
-    signed_in,
 )
 from tests.unit.test_engine import LIBRARY, LIBRARY_TITLE
 
 C = f"/review/c/{LIBRARY}"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@pytest.fixture
-def reviewer(app: FastAPI) -> TestClient:
-    return signed_in(app, REVIEWER)
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> TestClient:
-    return signed_in(app, ADMIN)
 
 
 def words(html: str) -> str:

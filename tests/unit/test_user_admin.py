@@ -5,7 +5,6 @@ disable/enable, reset password, unlock, guard rails) and everyone's own password
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -32,22 +31,6 @@ from tests.unit.review_web_support import (
 USERS = "/review/admin/users"
 ACCOUNT = "/review/account/password"
 NEW_PASSWORD = "a fresh passphrase 42"
-
-
-@pytest.fixture
-def anonymous(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-def reviewer(app: FastAPI) -> TestClient:
-    return signed_in(app, REVIEWER)
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> TestClient:
-    return signed_in(app, ADMIN)
 
 
 def user_id(seeded: Seeded, email: str) -> int:
@@ -253,8 +236,15 @@ def test_disabling_signs_out_revokes_tokens_and_enabling_lets_in_again(
         assert user_for_token(session, token) is None  # old tokens stay revoked
 
 
+def signed_out(client: TestClient) -> bool:
+    """Whether the browser's session has ended (review pages send it to sign in)."""
+    response = client.get("/review", follow_redirects=False)
+    return bool(response.status_code == 303
+                and response.headers["location"].startswith("/review/login"))
+
+
 def test_resetting_a_password_replaces_it_and_lifts_the_lock(
-        admin: TestClient, app: FastAPI, seeded: Seeded) -> None:
+        admin: TestClient, reviewer: TestClient, app: FastAPI, seeded: Seeded) -> None:
     with session_scope(seeded.url) as session:
         rev = session.query(User).filter_by(email=REVIEWER[0]).one()
         rev.failed_logins, rev.locked_until = 8, datetime.now(UTC) + timedelta(minutes=10)
@@ -272,6 +262,8 @@ def test_resetting_a_password_replaces_it_and_lifts_the_lock(
     page = flashed(admin, post(admin, f"{target}/password", password=NEW_PASSWORD,
                                password_again=NEW_PASSWORD))
     assert f"Set a new password for {REVIEWER[0]} and lifted the sign-in lock." in page
+    assert signed_out(reviewer)  # whoever knew the old password is out
+    assert not signed_out(admin)
     assert can_sign_in(app, REVIEWER[0], NEW_PASSWORD)
     assert not can_sign_in(app, *REVIEWER)
 
@@ -413,10 +405,13 @@ def test_changing_ones_own_password_needs_the_current_one(reviewer: TestClient,
     weak = post(reviewer, ACCOUNT, current=REVIEWER[1], new="short", repeated="short")
     assert weak.status_code == 400 and "at least 12 characters" in weak.text
     assert can_sign_in(app, *REVIEWER)  # nothing changed
+    elsewhere = signed_in(app, REVIEWER)
     done = post(reviewer, ACCOUNT, current=REVIEWER[1], new=NEW_PASSWORD,
                 repeated=NEW_PASSWORD)
     assert done.headers["location"] == "/review"
     assert "Your password has been changed" in flashed(reviewer, done)
+    assert not signed_out(reviewer)  # this session goes on
+    assert signed_out(elsewhere)  # one signed in with the old password ends
     assert can_sign_in(app, REVIEWER[0], NEW_PASSWORD)
     assert not can_sign_in(app, *REVIEWER)
 

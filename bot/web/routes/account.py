@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.accounts.passwords import RULES
 from bot.accounts.users import AccountError, change_own_password
 from bot.store.review_models import User
-from bot.web.auth import HOME_PATH, Reviewer
+from bot.web.auth import HOME_PATH, Reviewer, sign_in
 from bot.web.render import render
 from bot.web.routes.review_common import DbSession, flash, reviewer_router
 from bot.web.routes.users import sentence
@@ -43,5 +43,7 @@ def change_password(request: Request, session: DbSession, user: Reviewer,
         change_own_password(session, me, current, new, repeated)
     except AccountError as problem:
         return _page(request, problem, status_code=400)
-    flash(request, "Your password has been changed: use the new one next time you sign in.")
+    sign_in(request, me)  # this session goes on; those signed in elsewhere end
+    flash(request, "Your password has been changed: use the new one next time you sign in. "
+                   "Any other sessions with the old password have been signed out.")
     return RedirectResponse(HOME_PATH, status_code=303)
