@@ -21,9 +21,15 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(values), "p95": percentile(values, 95), "n": len(values)}
 
 
+def latency(figures: dict[str, float]) -> str:
+    """``p50 … ms   p95 … ms   n=…`` for a ``summary``."""
+    return f"p50 {figures['p50']:6.1f} ms   p95 {figures['p95']:6.1f} ms   n={figures['n']:.0f}"
+
+
 def write_results(name: str, figures: dict[str, object]) -> Path:
-    """Write ``results/<name>.json`` and return its path."""
+    """Write ``results/<name>.json``, say where, and return its path."""
     out = ROOT / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(figures, indent=2))
+    print(f"  (written to {out.relative_to(ROOT)})")
     return out

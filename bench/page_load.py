@@ -29,7 +29,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench.common import write_results
-from bot.devtools.stack import ROOT, Stack, ingest_demo_knowledge, launch_demo
+from bot.devtools.stack import Stack, ingest_demo_knowledge, launch_demo
 from bot.devtools.web import WebServer, launch_chromium
 
 SLUG = "library-hours-2027"
@@ -157,8 +157,7 @@ def main() -> None:
     ms = chat["repeat_view_ms"]
     print(f"                    repeat view: interactive {ms['codesign-chat-ready']:6.1f} ms, "
           f"first bot message {ms['codesign-chat-first-reply']:6.1f} ms")
-    out = write_results("bench-page-load", figures)
-    print(f"  (written to {out.relative_to(ROOT)})")
+    write_results("bench-page-load", figures)
 
 
 if __name__ == "__main__":

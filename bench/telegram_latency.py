@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.common import summary, write_results
+from bench.common import latency, summary, write_results
 from bench.turn_latency import ANSWERS, started_chat, timed
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.stack import ROOT, Stack, ingest_demo_knowledge, launch_demo
@@ -103,14 +103,12 @@ def main() -> None:
     figures = {"direct_rest_turn_ms": rest, "telegram_turn_ms": tg,
                "added_p50_ms": tg["p50"] - rest["p50"], "added_p95_ms": tg["p95"] - rest["p95"]}
     print("Telegram bridge: answer turns via the fake Bot API vs direct REST turns (SQLite)")
-    print(f"  direct REST turn        p50 {rest['p50']:6.1f} ms   p95 {rest['p95']:6.1f} ms   "
-          f"n={rest['n']}")
-    print(f"  via Telegram bridge     p50 {tg['p50']:6.1f} ms   p95 {tg['p95']:6.1f} ms   "
-          f"n={tg['n']}   (getUpdates hand-out -> sendMessage received)")
+    print(f"  direct REST turn        {latency(rest)}")
+    print(f"  via Telegram bridge     {latency(tg)}   (getUpdates hand-out -> sendMessage "
+          "received)")
     print(f"  added by the bridge     p50 {figures['added_p50_ms']:+6.1f} ms   "
           f"p95 {figures['added_p95_ms']:+6.1f} ms")
-    out = write_results("bench-telegram-latency", figures)
-    print(f"  (written to {out.relative_to(ROOT)})")
+    write_results("bench-telegram-latency", figures)
 
 
 if __name__ == "__main__":

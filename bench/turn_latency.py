@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.common import percentile, write_results
-from bot.devtools.stack import ROOT, Chat, Stack, ingest_demo_knowledge, launch_demo
+from bench.common import latency, summary, write_results
+from bot.devtools.stack import Chat, Stack, ingest_demo_knowledge, launch_demo
 
 SERVICE_QUESTIONS = ["what time does the central library open on saturdays?",
                      "how much does it cost to print a page?",
@@ -133,43 +132,31 @@ def main() -> None:
         finally:
             stack.stop()
 
+    base, turn, service = summary(baseline), summary(answer), summary(grounded)
     figures = {
-        "baseline_ping_turn_ms": {"p50": statistics.median(baseline),
-                                  "p95": percentile(baseline, 95), "n": len(baseline)},
-        "answer_turn_ms": {"p50": statistics.median(answer), "p95": percentile(answer, 95),
-                           "n": len(answer)},
-        "ratio_p50": statistics.median(answer) / statistics.median(baseline),
-        "grounded_answer_turn_ms": {"p50": statistics.median(grounded),
-                                    "p95": percentile(grounded, 95), "n": len(grounded)},
-        "grounded_adds_p50_ms": statistics.median(grounded) - statistics.median(answer),
+        "baseline_ping_turn_ms": base,
+        "answer_turn_ms": turn,
+        "ratio_p50": turn["p50"] / base["p50"],
+        "grounded_answer_turn_ms": service,
+        "grounded_adds_p50_ms": service["p50"] - turn["p50"],
         "concurrent_participants": args.concurrency,
-        "concurrent_think_1_3s_ms": {
-            "p50": statistics.median(loaded), "p95": percentile(loaded, 95), "n": len(loaded)},
-        "concurrent_burst_ms": {
-            "p50": statistics.median(burst), "p95": percentile(burst, 95), "n": len(burst)},
+        "concurrent_think_1_3s_ms": summary(loaded),
+        "concurrent_burst_ms": summary(burst),
         "rss_mb": memory,
     }
     print("Consultation answer turn vs bare Rasa turn with a trivial custom action (SQLite)")
-    print(f"  baseline (ping) turn   p50 {figures['baseline_ping_turn_ms']['p50']:6.1f} ms   "
-          f"p95 {figures['baseline_ping_turn_ms']['p95']:6.1f} ms   n={len(baseline)}")
-    print(f"  answer turn            p50 {figures['answer_turn_ms']['p50']:6.1f} ms   "
-          f"p95 {figures['answer_turn_ms']['p95']:6.1f} ms   n={len(answer)}")
+    print(f"  baseline (ping) turn   {latency(base)}")
+    print(f"  answer turn            {latency(turn)}")
     print(f"  ratio at p50           {figures['ratio_p50']:.2f}   (target <= 1.2)")
-    print(f"  service question turn  p50 {figures['grounded_answer_turn_ms']['p50']:6.1f} ms   "
-          f"p95 {figures['grounded_answer_turn_ms']['p95']:6.1f} ms   "
+    print(f"  service question turn  {latency(service)}   "
           f"adds {figures['grounded_adds_p50_ms']:.1f} ms at p50 (target <= 25 ms)")
-    conc = figures["concurrent_think_1_3s_ms"]
     print(f"  {args.concurrency} participants at once, 1-3 s to read and answer each question:")
-    print(f"                         p50 {conc['p50']:6.1f} ms   "
-          f"p95 {conc['p95']:6.1f} ms   n={len(loaded)}   (target p95 <= 200 ms)")
-    conc = figures["concurrent_burst_ms"]
+    print(f"                         {latency(summary(loaded))}   (target p95 <= 200 ms)")
     print(f"  {args.concurrency} answers sent at the same instant (worst case):")
-    print(f"                         p50 {conc['p50']:6.1f} ms   "
-          f"p95 {conc['p95']:6.1f} ms   n={len(burst)}")
+    print(f"                         {latency(summary(burst))}")
     print(f"  resident memory        Rasa server {memory['rasa_server']:.0f} MiB, "
           f"action server {memory['action_server']:.0f} MiB")
-    out = write_results("bench-turn-latency", figures)
-    print(f"  (written to {out.relative_to(ROOT)})")
+    write_results("bench-turn-latency", figures)
 
 
 if __name__ == "__main__":
