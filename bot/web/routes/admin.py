@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from bot.consultations.schema import ConsultationFileError, parse_consultation
 from bot.review.outcomes import OutcomeError, publish_outcome
@@ -91,22 +92,24 @@ async def check_or_launch(request: Request, session: DbSession, _user: Admin,
     return RedirectResponse(f"/review/c/{slug}", status_code=303)
 
 
+def _set_status(request: Request, session: Session, slug: str, status: str,
+                message: str) -> RedirectResponse:
+    known_consultation(session, slug).status = status
+    flash(request, message)
+    return back(None, f"/review/c/{slug}")
+
+
 @router.post("/c/{slug}/close")
 def close(slug: str, request: Request, session: DbSession, _user: Admin) -> RedirectResponse:
     """Close a consultation to new answers (what was said is kept)."""
-    found = known_consultation(session, slug)
-    found.status = "closed"
-    flash(request, "Closed the consultation: citizens can no longer take part.")
-    return back(None, f"/review/c/{slug}")
+    return _set_status(request, session, slug, "closed",
+                       "Closed the consultation: citizens can no longer take part.")
 
 
 @router.post("/c/{slug}/open")
 def reopen(slug: str, request: Request, session: DbSession, _user: Admin) -> RedirectResponse:
     """Open a closed consultation again (within its dates, if it has any)."""
-    found = known_consultation(session, slug)
-    found.status = "open"
-    flash(request, "Opened the consultation for answers.")
-    return back(None, f"/review/c/{slug}")
+    return _set_status(request, session, slug, "open", "Opened the consultation for answers.")
 
 
 @router.post("/c/{slug}/outcome")
