@@ -4,7 +4,6 @@ knowledge gaps."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,6 +19,7 @@ from bot.web.routes.review_common import (
     back,
     flash,
     known_consultation,
+    paging,
     parse_day,
     parse_int,
     parse_yes_no,
@@ -90,19 +90,12 @@ def question(slug: str, key: str, request: Request, session: DbSession, _user: R
                            tag_id=parse_int(tag), reviewed=parse_yes_no(reviewed))
     number = parse_int(page) or 1
     answers, total = coding.open_answers(session, found.id, key, filters, page=number)
-    pages = max(1, -(-total // coding.PAGE_SIZE))
     form = {"q": q[:200], "channel": channel, "since": since, "until": until,
             "completed": completed, "tag": tag, "reviewed": reviewed}
     query = {k: v for k, v in form.items() if v}
-
-    def page_url(n: int) -> str:
-        return f"/review/c/{slug}/q/{key}?" + urlencode({**query, "page": n})
-
-    here = page_url(number)
-    context.update(answers=answers, total=total, page=number, pages=pages, form=form,
-                   codebook=coding.codebook(session, found.id), here=here,
-                   previous_url=page_url(number - 1) if number > 1 else None,
-                   next_url=page_url(number + 1) if number < pages else None,
+    context.update(paging(f"/review/c/{slug}/q/{key}", query, number, total, coding.PAGE_SIZE))
+    context.update(answers=answers, total=total, form=form,
+                   codebook=coding.codebook(session, found.id),
                    channels=channels_of(session, found.id),
                    bad_dates=(since and not filters.since) or (until and not filters.until))
     return render(request, "question.html", context)

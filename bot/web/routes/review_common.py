@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -76,3 +77,17 @@ def parse_yes_no(value: str) -> bool | None:
 def parse_int(value: str) -> int | None:
     """A positive integer from a query string, or None."""
     return int(value) if value.strip().isdigit() and len(value.strip()) < 10 else None
+
+
+def paging(base: str, query: dict[str, str], number: int, total: int,
+           size: int) -> dict[str, object]:
+    """The pager of a filtered list: ``page``, ``pages``, this page's address (``here``)
+    and the previous and next pages' (None at either end), keeping the filters."""
+    pages = max(1, -(-total // size))
+
+    def url(n: int) -> str:
+        return f"{base}?" + urlencode({**query, "page": n})
+
+    return {"page": number, "pages": pages, "here": url(number),
+            "previous_url": url(number - 1) if number > 1 else None,
+            "next_url": url(number + 1) if number < pages else None}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
@@ -16,7 +14,13 @@ from bot.review.conversations import (
 )
 from bot.web.auth import Reviewer
 from bot.web.render import render
-from bot.web.routes.review_common import DbSession, known_consultation, parse_int, reviewer_router
+from bot.web.routes.review_common import (
+    DbSession,
+    known_consultation,
+    paging,
+    parse_int,
+    reviewer_router,
+)
 
 router = reviewer_router()
 NO_TRANSCRIPT = "This consultation has no conversation with that number."
@@ -32,18 +36,12 @@ def transcripts(slug: str, request: Request, session: DbSession, _user: Reviewer
     number = parse_int(page) or 1
     rows, total = list_transcripts(session, found.id, channel=channel, status=status,
                                    page=number)
-    pages = max(1, -(-total // PAGE_SIZE))
     query = {k: v for k, v in {"channel": channel, "status": status}.items() if v}
-
-    def page_url(n: int) -> str:
-        return f"/review/c/{slug}/transcripts?" + urlencode({**query, "page": n})
-
     return render(request, "transcripts.html", {
         "c": found, "version": found.current_version, "rows": rows, "total": total,
-        "page": number, "pages": pages, "channel": channel, "status": status,
+        "channel": channel, "status": status,
         "channels": channels_of(session, found.id), "statuses": STATUSES,
-        "previous_url": page_url(number - 1) if number > 1 else None,
-        "next_url": page_url(number + 1) if number < pages else None})
+        **paging(f"/review/c/{slug}/transcripts", query, number, total, PAGE_SIZE)})
 
 
 @router.get("/c/{slug}/transcripts/{participation_id}", response_class=HTMLResponse)
