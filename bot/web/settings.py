@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.config import PROJECT_ROOT, default_database_url
+from bot.config import PROJECT_ROOT, default_database_url, var_dir
 
 DEFAULT_RASA_PUBLIC_URL = "http://127.0.0.1:5005"
 DEFAULT_SITE_TITLE = "Have your say"
@@ -44,6 +44,9 @@ class WebSettings:
             it in production behind TLS).
         session_idle_minutes: a review session ends after this long without a request
             (``CODESIGN_SESSION_IDLE_MINUTES``).
+        data_dir: the writable data folder the action server reads the knowledge index
+            from (uploaded documents are kept there too); None: ``CODESIGN_VAR_DIR`` or
+            ``./var``, as everywhere else (see ``var``).
     """
 
     database_url: str
@@ -53,6 +56,7 @@ class WebSettings:
     secret: str = field(default_factory=secret_from_env, repr=False)
     https_only: bool = False
     session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.session_idle_minutes < 1:
@@ -78,6 +82,14 @@ class WebSettings:
             session_idle_minutes=int(os.environ.get("CODESIGN_SESSION_IDLE_MINUTES")
                                      or DEFAULT_SESSION_IDLE_MINUTES),
         )
+
+    @property
+    def var(self) -> Path:
+        """The data folder: ``data_dir``, else ``bot.config.var_dir()`` (created if needed)."""
+        if self.data_dir is None:
+            return var_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
 
     @property
     def session_key(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -21,9 +22,10 @@ def seeded(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
 
 
 @pytest.fixture
-def app(seeded: Seeded) -> FastAPI:
-    """The web app (with the review area) on the seeded store."""
-    return make_app(seeded.url)
+def app(seeded: Seeded, tmp_path: Path) -> FastAPI:
+    """The web app (with the review area) on the seeded store; its data folder (knowledge
+    index, uploads) is the test's own."""
+    return make_app(seeded.url, tmp_path / "var")
 
 
 @pytest.fixture

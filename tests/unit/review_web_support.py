@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -77,10 +78,10 @@ def seed(url: str) -> Seeded:
                       tag.id)
 
 
-def make_app(url: str) -> FastAPI:
-    """The web app on this store."""
+def make_app(url: str, data_dir: Path | None = None) -> FastAPI:
+    """The web app on this store (with its data folder, e.g. the knowledge index, there)."""
     return create_app(WebSettings(database_url=url, rasa_public_url="http://rasa.example:5005",
-                                  secret="web-secret-for-tests-0123456789"))
+                                  secret="web-secret-for-tests-0123456789", data_dir=data_dir))
 
 
 def csrf_of(client: TestClient, path: str = "/review/login") -> str:
