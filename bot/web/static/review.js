@@ -1,9 +1,13 @@
 /*
  * codesign review area: the little that needs JavaScript.
  *
- * While themes are being recomputed, the page polls the job's progress (a small JSON
- * endpoint), shows it, and reloads when the job is done. Without JavaScript the page
- * refreshes itself instead (<noscript><meta http-equiv="refresh">).
+ * While a background job runs (recomputing themes, adding knowledge documents), the page
+ * polls the job's progress (a small JSON endpoint), shows it, and reloads when the job is
+ * done. Without JavaScript the page refreshes itself instead (<noscript><meta
+ * http-equiv="refresh">).
+ *
+ * A form with a data-confirm attribute asks before it is sent (its button's label already
+ * says what it does, so without JavaScript it is sent at once).
  */
 (function () {
   "use strict";
@@ -30,7 +34,7 @@
           if (job.status === "running") {
             window.setTimeout(tick, 1000);
           } else {
-            // Done or failed: show the page with the result (and the new themes).
+            // Done or failed: show the page with the result.
             window.location.assign(done + "?job=" + encodeURIComponent(job.id));
           }
         })
@@ -38,6 +42,12 @@
     }
     window.setTimeout(tick, 500);
   }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("job");
