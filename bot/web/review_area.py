@@ -14,6 +14,7 @@ from bot.web.routes import (
     admin,
     api_docs,
     exports,
+    knowledge,
     login,
     review,
     themes,
@@ -37,7 +38,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
-                   users, account):
+                   users, account, knowledge):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
