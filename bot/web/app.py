@@ -13,8 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import review_area, swagger_ui
 from bot.web.assets import Assets
+from bot.web.body_limit import BodySizeLimitMiddleware
+from bot.web.knowledge_uploads import MAX_TOTAL_BYTES
 from bot.web.pages import make_templates
 from bot.web.routes import api, public
+from bot.web.routes.knowledge import KNOWLEDGE_PATH
 from bot.web.security import STATIC_PREFIX, SecurityHeadersMiddleware, content_security_policy
 from bot.web.settings import WebSettings
 
@@ -22,7 +25,9 @@ STATIC_DIR = Path(__file__).with_name("static")
 VENDOR_PREFIX = "/static/vendor/socket.io"
 NO_PAGE = "There is no page at this address. Please check the link."
 ERROR_TITLES = {401: "Please sign in", 403: "Not allowed", 404: "Page not found",
-                405: "Not allowed", 500: "Something went wrong"}
+                405: "Not allowed", 413: "Too large", 500: "Something went wrong"}
+#: Room for the multipart boundaries and form fields around the uploaded files.
+MULTIPART_SLACK = 1024 * 1024
 
 
 def socketio_dist(settings: WebSettings) -> Path:
@@ -72,7 +77,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             return await http_exception_handler(request, exc)
         title = ERROR_TITLES.get(exc.status_code, "Something went wrong")
         # Routes raise with a sentence for citizens; Starlette's own 404 says "Not Found".
-        specific = exc.status_code in (403, 404) and exc.detail not in ("Not Found", "Forbidden")
+        specific = exc.status_code in (403, 404, 413) and \
+            exc.detail not in ("Not Found", "Forbidden")
         message = exc.detail if specific else NO_PAGE if exc.status_code == 404 else title
         response: HTMLResponse = app.state.templates.TemplateResponse(
             request, "error.html", {"title": title, "message": message, "chat": None},
@@ -80,6 +86,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return response
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(BodySizeLimitMiddleware,
+                       by_path={KNOWLEDGE_PATH: MAX_TOTAL_BYTES + MULTIPART_SLACK})
     app.add_middleware(SecurityHeadersMiddleware,
                        csp=content_security_policy(settings.rasa_socket_origins))
     return app
