@@ -92,10 +92,14 @@ def decision_figures(searcher: KnowledgeSearcher, covered: list[Case],
     grounder = TermGrounder()
     top: dict[str, float] = {}
     declined: dict[str, bool] = {}
+    outcome: dict[str, str] = {}
     for case in covered + uncovered:
         hits = searcher.search(case.question, [case.collection], k=5)
         top[case.question] = max((h.similarity for h in hits[:3]), default=0.0)
-        declined[case.question] = not judge(case.question, hits, grounder).covered
+        coverage = judge(case.question, hits, grounder)
+        declined[case.question] = not coverage.covered
+        outcome[case.question] = "answered" if coverage.covered else \
+            "closest" if coverage.closest else "declined"
 
     def rates(decline: dict[str, bool]) -> dict[str, float]:
         return {"uncovered_declined": _share([decline[c.question] for c in uncovered]),
@@ -107,6 +111,9 @@ def decision_figures(searcher: KnowledgeSearcher, covered: list[Case],
         "threshold": COVERED_THRESHOLD, "word_match": WORD_MATCH,
         "similarity_only": rates({q: s < COVERED_THRESHOLD for q, s in top.items()}),
         "decision": rates(declined),
+        "outcomes": {name: {kind: _share([outcome[c.question] == kind for c in group])
+                            for kind in ("answered", "closest", "declined")}
+                     for name, group in (("covered", covered), ("uncovered", uncovered))},
         "missed_uncovered": [c.question for c in uncovered if not declined[c.question]],
         "wrongly_declined": [c.question for c in covered if declined[c.question]],
         "sweep": sweep,
@@ -129,6 +136,12 @@ def report(figures: dict[str, object], source: str) -> None:
         print(f"  not covered, {label}: {rates['uncovered_declined']:.0%} of uncovered declined "
               f"(target >= 80%), {rates['covered_wrongly_declined']:.0%} of covered wrongly "
               f"declined (target <= 10%)")
+    outcomes = figures["outcomes"]
+    assert isinstance(outcomes, dict)
+    for group, shares in outcomes.items():
+        print(f"  {group} questions: {shares['answered']:.0%} answered, {shares['closest']:.0%} "
+              f"told the word is not found and shown the closest passage, "
+              f"{shares['declined']:.0%} declined outright")
     for key in ("missed_uncovered", "wrongly_declined"):
         print(f"  {key.replace('_', ' ')}: {figures[key]}")
     print("  similarity-only threshold sweep (uncovered declined / covered wrongly declined):")

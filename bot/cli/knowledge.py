@@ -158,6 +158,7 @@ def search(
                 hits = searcher.search(line.strip(), scope, k, mode)  # type: ignore[arg-type]
                 coverage = judge(line.strip(), hits, grounder)
                 typer.echo(json.dumps({"query": line.strip(), "covered": coverage.covered,
+                                       "closest": coverage.closest,
                                        "missing_terms": list(coverage.missing_terms),
                                        "hits": [h.as_dict() for h in hits]},
                                       ensure_ascii=False))
@@ -169,7 +170,9 @@ def search(
     coverage = judge(query, hits, grounder)
     missing = f" (not mentioned: {', '.join(coverage.missing_terms)})" \
         if coverage.missing_terms else ""
-    typer.echo(f"covered: {'yes' if coverage.covered else 'no'}{missing}")
+    verdict = "yes" if coverage.covered else \
+        "no, the closest passage is shown with a caveat" if coverage.closest else "no"
+    typer.echo(f"covered: {verdict}{missing}")
     for rank, hit in enumerate(hits, 1):
         p = hit.passage
         where = f"{p.title}" + (f" › {p.section}" if p.section else "")

@@ -177,7 +177,7 @@ class ConversationEngine:
         if grounded.covered:
             return TurnResult([render.text(grounded.text)], None)
         return TurnResult([render.text(
-            grounded.text + " Would you like me to pass your question on to the council?",
+            with_pass_on_offer(grounded, "the council"),
             render.Button("Yes, pass it on", "/affirm"),
             render.Button("No, thanks", "/deny"))], {"mode": "forward", "query_id": query_id})
 
@@ -486,7 +486,7 @@ class ConversationEngine:
         buttons: list[render.Button] = []
         message = grounded.text
         if not grounded.covered:
-            message += f" Would you like me to pass your question on to {ctx.definition['agency']}?"
+            message = with_pass_on_offer(grounded, ctx.definition["agency"])
             buttons.append(render.Button("Pass my question on",
                                          payload("choose", choice=f"forward:{query_id}")))
         if q["type"] == "open":
@@ -795,3 +795,10 @@ def _guess_consultation(candidates: list[Any], text: str) -> Any:
         return None
     slug = scored[0][2]
     return next(c for c in candidates if c.slug == slug)
+
+
+def with_pass_on_offer(grounded: GroundedAnswer, agency: str) -> str:
+    """The "not covered" reply with the offer to pass the question on (after the closest
+    passage's source line, when one is shown)."""
+    gap = "\n\n" if grounded.closest else " "
+    return f"{grounded.text}{gap}Would you like me to pass your question on to {agency}?"

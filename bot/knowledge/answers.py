@@ -22,10 +22,23 @@ MAX_ANSWER_CHARS = 420
 
 @dataclass(frozen=True)
 class Coverage:
-    """Whether the documents answer a question, and the question words they never mention."""
+    """Whether the documents answer a question, and the question words they never mention.
+
+    Not covered with missing terms means similar passages exist but never mention some
+    word of the question: the bot says so and shows the closest passage, labelled as
+    such, rather than declining flatly (on questions written after the thresholds were
+    chosen, a flat decline withheld the right passage from about half the covered ones,
+    because chatty questions carry words the documents do not need: "umbrella" in a
+    question about lost property).
+    """
 
     covered: bool
     missing_terms: tuple[str, ...] = ()
+
+    @property
+    def closest(self) -> bool:
+        """Not covered, but the closest passage is worth showing with a caveat."""
+        return not self.covered and bool(self.missing_terms)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,11 @@ class GroundedAnswer:
     hits: list[Hit]
     sources: list[tuple[str, str | None]]
     missing_terms: tuple[str, ...] = ()
+
+    @property
+    def closest(self) -> bool:
+        """Not covered, but the closest passage is shown (labelled as the closest)."""
+        return not self.covered and bool(self.sources)
 
     @property
     def top_similarity(self) -> float | None:
@@ -93,14 +111,26 @@ def shorten(question: str, text: str, limit: int = MAX_ANSWER_CHARS) -> str:
 
 
 def compose(question: str, hits: list[Hit], coverage: Coverage) -> GroundedAnswer:
-    """A short answer citing its source(s), or a plain statement that it is not covered."""
-    if not coverage.covered:
-        about = ""
-        if coverage.missing_terms:
-            about = " about " + " or ".join(f"“{t}”" for t in coverage.missing_terms[:2])
-        return GroundedAnswer(False, f"I’m sorry, I can’t find anything{about} in the "
-                                     "council’s documents.", hits, [],
-                              coverage.missing_terms)
+    """A short answer citing its source(s); when not covered, a plain statement that it is
+    not, followed by the closest passage (clearly labelled) when there is one worth
+    showing."""
+    if coverage.covered:
+        excerpt, sources = _cite(question, hits)
+        return GroundedAnswer(True, excerpt, hits, sources)
+    about = ""
+    if coverage.missing_terms:
+        about = " about " + " or ".join(f"“{t}”" for t in coverage.missing_terms[:2])
+    sorry = f"I’m sorry, I can’t find anything{about} in the council’s documents."
+    if not coverage.closest or not hits:
+        return GroundedAnswer(False, sorry, hits, [], coverage.missing_terms)
+    excerpt, sources = _cite(question, hits)
+    return GroundedAnswer(False, f"{sorry} The closest I found:\n\n{excerpt}", hits, sources,
+                          coverage.missing_terms)
+
+
+def _cite(question: str, hits: list[Hit]) -> tuple[str, list[tuple[str, str | None]]]:
+    """The best passage shortened to what answers ``question``, with its source line, and
+    the sources cited (a second document when it is about as relevant)."""
     best = hits[0]
     text = shorten(question, best.passage.text)
     title = best.passage.title
@@ -111,7 +141,7 @@ def compose(question: str, hits: list[Hit], coverage: Coverage) -> GroundedAnswe
             hits[1].similarity >= max(COVERED_THRESHOLD, best.similarity - 0.05):
         sources.append((hits[1].passage.title, hits[1].passage.url))
     cited = "; ".join(f"{title} ({url})" if url else title for title, url in sources)
-    return GroundedAnswer(True, f"{_tidy(text)}\n\nSource: {cited}", hits, sources)
+    return f"{_tidy(text)}\n\nSource: {cited}", sources
 
 
 def _tidy(text: str) -> str:

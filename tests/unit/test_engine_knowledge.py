@@ -90,6 +90,21 @@ def test_uncovered_question_outside_is_declined_and_can_be_passed_on(
     assert not query.answered and query.forwarded
 
 
+def test_a_word_the_documents_never_use_gets_the_closest_passage_with_a_caveat(
+        engine: ConversationEngine) -> None:
+    citizen = Citizen(engine)
+    result = citizen.say("i left my umbrella at central library yesterday, is there lost "
+                         "property?", intent="ask_service", confidence=0.9)
+    text = text_of(result)
+    assert "can’t find anything about “umbrella”" in text
+    assert "The closest I found:" in text and "lost property" in text.lower()
+    assert "Source:" in text
+    assert text.index("Source:") < text.index("pass your question on")
+    assert result.state is not None and result.state["mode"] == "forward"
+    (query,) = queries(engine.settings.database_url)
+    assert not query.answered and query.hits  # a knowledge gap, with what was shown
+
+
 def test_question_at_a_choice_question_is_answered_then_reasked_and_becomes_evidence(
         engine: ConversationEngine) -> None:
     citizen = started(engine)

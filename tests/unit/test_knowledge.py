@@ -282,6 +282,9 @@ def test_cli_ingest_stats_search_json_and_queries(docs: Path, tmp_path: Path,
     assert [r["query"] for r in records] == ["what should I bring to join, proof of address?",
                                              "how much is printing"]
     assert records[0]["hits"][0]["source"] == "https://www.riverside.example/join"
+    assert all({"covered", "closest", "missing_terms"} <= set(r) for r in records)
+    assert all(isinstance(r["closest"], bool) and not (r["covered"] and r["closest"])
+               for r in records)
     bad = runner.invoke(app, ["knowledge", "search", "x", "--collection", "nope"])
     assert bad.exit_code == 1 and "unknown collection" in bad.output
     removed = runner.invoke(app, ["knowledge", "remove", "faq.csv", "-c", "libraries"])
