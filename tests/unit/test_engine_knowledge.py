@@ -105,6 +105,15 @@ def test_a_word_the_documents_never_use_gets_the_closest_passage_with_a_caveat(
     assert not query.answered and query.hits  # a knowledge gap, with what was shown
 
 
+def test_a_side_word_on_a_clearly_covered_topic_does_not_withhold_the_passage(
+        engine: ConversationEngine) -> None:
+    citizen = Citizen(engine)
+    text = text_of(citizen.say("my nan wants to know if northgate library is open on sundays",
+                               intent="ask_service", confidence=0.9))
+    assert "can’t find anything about “nan”" in text
+    assert "The closest I found:" in text and "Source: Library opening hours" in text
+
+
 def test_question_at_a_choice_question_is_answered_then_reasked_and_becomes_evidence(
         engine: ConversationEngine) -> None:
     citizen = started(engine)
