@@ -149,7 +149,7 @@ def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[d
     """One dict per visible answer, keyed by ``CSV_COLUMNS`` (streams in batches)."""
     for batch in _batches(session, consultation_id):
         shown = [(participation, _visible(participation, pairs)) for participation, pairs in batch]
-        tags = _tags_of(session, [a.id for _, visible in shown for _, a in visible])
+        tags = _tags_of(session, [participation.id for participation, _ in batch])
         for participation, visible in shown:
             common = {  # the same on every row of a participation: read once
                 "consultation": slug,
@@ -179,14 +179,22 @@ def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[d
                 }
 
 
-def _tags_of(session: Session, answer_ids: list[int]) -> dict[int, list[str]]:
+def _tags_of(session: Session, participation_ids: list[int]) -> dict[int, list[str]]:
+    """The tag names of every answer of these participations, by answer id.
+
+    Selected by participation (a batch of ``BATCH`` ids, like the answers) rather than by
+    answer id: an ``IN`` list of a different length each time is a different SQL string,
+    and SQLite keeps up to 128 such prepared statements per connection, thousands of
+    parameters each (the export's memory grew with the data until this changed).
+    """
     from bot.store.review_models import AnswerTag, Tag
 
     tags: dict[int, list[str]] = {}
-    if answer_ids:
+    if participation_ids:
         for answer_id, name in session.execute(
                 select(AnswerTag.answer_id, Tag.name).join(Tag, AnswerTag.tag_id == Tag.id)
-                .where(AnswerTag.answer_id.in_(answer_ids)).order_by(Tag.name)):
+                .join(Answer, AnswerTag.answer_id == Answer.id)
+                .where(Answer.participation_id.in_(participation_ids)).order_by(Tag.name)):
             tags.setdefault(answer_id, []).append(name)
     return tags
 
