@@ -1,22 +1,38 @@
-"""Database checks used by the end-to-end tests."""
+"""Helpers of the end-to-end tests: database checks, the Telegram bridge, and the web app
+alone (no Rasa) driven in Chromium by signed-in staff."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select, text
 
+from bot.accounts.users import create_user
 from bot.devtools.bridge import BridgeThread
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.store.db import session_scope
+from bot.devtools.stack import ROOT
+from bot.devtools.web import WebServer
+from bot.store.db import migrate, session_scope
 from bot.store.models import Answer, Participant, Participation, Question
 from bot.store.pseudonym import participant_key
 from bot.telegram.config import TelegramConfig
 from bot.telegram.guards import ChatRateLimiter
+from tests.e2e.webchat import ChatPage
+
+#: Records the page's Content-Security-Policy violations in ``window.__csp`` and reports
+#: each to the test through ``window.__codesignCsp`` when the test exposed it (Playwright
+#: injects this over the DevTools protocol, so the policy does not block it).
+RECORD_CSP = """window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  const text = `${e.violatedDirective} ${e.blockedURI}`;
+  window.__csp.push(text);
+  if (typeof window.__codesignCsp === "function") window.__codesignCsp(text);
+});"""
 
 
 def key_of(sender: str, channel: str = "rest") -> str:
@@ -80,3 +96,63 @@ def polling_bridge(telegram: FakeTelegram, database_url: str, rasa_url: str,
     limiter = ChatRateLimiter(burst=100, per_minute=600)
     with BridgeThread(config, retry_interval=0.5, limiter=limiter) as running:
         yield running
+
+
+# ---------------------------------------------------------------------------- web app alone
+@contextmanager
+def web_alone(workdir: Path, staff: Iterable[tuple[str, str, str]],
+              log_name: str) -> Iterator[WebServer]:
+    """The web app alone (``python -m bot.web``, no Rasa) on a fresh SQLite store in
+    ``workdir``, which is also its data folder (``CODESIGN_VAR_DIR``: knowledge index,
+    uploads), with the staff accounts ``(e-mail, role, password)``."""
+    url = f"sqlite:///{workdir / 'codesign.db'}"
+    migrate(url)
+    with session_scope(url) as session:
+        for email, role, password in staff:
+            create_user(session, email, role, password)
+    env = dict(os.environ)
+    env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT), CODESIGN_VAR_DIR=str(workdir),
+               HF_HUB_OFFLINE="1")
+    server = WebServer(env, workdir / "logs" / log_name)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def review_tab(browser: Browser) -> Iterator[tuple[Page, ChatPage]]:
+    """A tab in a fresh browser context (its own cookies: one signed-in person).
+
+    Console errors, uncaught exceptions and Content-Security-Policy violations on any page
+    it loads are collected in the ``ChatPage``'s ``problems``; when the block ends without
+    an exception there must be none.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    checks: ChatPage | None = None
+
+    def csp_violation(text: str) -> None:
+        if checks is not None:
+            checks.problems.append(f"CSP violation: {text}")
+
+    context.expose_function("__codesignCsp", csp_violation)
+    context.add_init_script(RECORD_CSP)
+    tab = context.new_page()
+    checks = ChatPage(tab)
+    try:
+        yield tab, checks
+    finally:
+        context.close()
+    assert not checks.problems, "\n".join(checks.problems)
+
+
+def sign_in(tab: Page, url: str, who: tuple[str, str]) -> None:
+    """Open ``url`` of the review area while signed out and sign in on the page it leads to
+    (the login page sends the browser back to ``url``)."""
+    tab.goto(url)
+    expect(tab.get_by_role("heading", name="Sign in to review")).to_be_visible()
+    tab.get_by_label("E-mail address").fill(who[0])
+    tab.get_by_label("Password").fill(who[1])
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("heading", name="Sign in to review")).to_have_count(0)

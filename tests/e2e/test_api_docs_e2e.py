@@ -9,18 +9,15 @@ may happen; axe-core checks our pages.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.accounts.users import create_user
 from bot.devtools.stack import ROOT
 from bot.devtools.web import WebServer
-from bot.store.db import migrate, session_scope
+from tests.e2e.helpers import review_tab, sign_in, web_alone
 from tests.e2e.webchat import ChatPage
 
 pytestmark = [pytest.mark.e2e]
@@ -28,42 +25,21 @@ pytestmark = [pytest.mark.e2e]
 REVIEWER = ("reviewer-docs@council.example", "reviewer-docs-password-1")
 SCREENSHOTS = ROOT / "results" / "screenshots"
 TOKEN_RE = re.compile(r"^cdsn_[A-Za-z0-9_-]{20,}$")
-#: Records the page's Content-Security-Policy violations (Playwright injects it over the
-#: DevTools protocol, so the policy does not block it).
-RECORD_CSP = """window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-});"""
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     """The web app alone, on a fresh SQLite store with one reviewer."""
-    workdir: Path = tmp_path_factory.mktemp("api-docs")
-    url = f"sqlite:///{workdir / 'codesign.db'}"
-    migrate(url)
-    with session_scope(url) as session:
-        create_user(session, REVIEWER[0], "reviewer", REVIEWER[1])
-    env = dict(os.environ)
-    env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT), CODESIGN_VAR_DIR=str(workdir),
-               HF_HUB_OFFLINE="1")
-    server = WebServer(env, workdir / "logs" / "web-api-docs.log")
-    server.start()
-    yield server
-    server.stop()
+    with web_alone(tmp_path_factory.mktemp("api-docs"), [(REVIEWER[0], "reviewer", REVIEWER[1])],
+                   "web-api-docs.log") as server:
+        yield server
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, ChatPage]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(RECORD_CSP)
-    tab = context.new_page()
-    checks = ChatPage(tab)  # collects console errors (CSP violations too) and runs axe
-    try:
-        yield tab, checks
-    finally:
-        context.close()
-    assert not checks.problems, "\n".join(checks.problems)
+    """A tab whose console errors and CSP violations fail the test; runs axe."""
+    with review_tab(browser) as tab_and_checks:
+        yield tab_and_checks
 
 
 def test_make_a_token_then_try_the_api_in_swagger_ui(web: WebServer,
@@ -73,11 +49,7 @@ def test_make_a_token_then_try_the_api_in_swagger_ui(web: WebServer,
     axe: dict[str, list[str]] = {}
 
     # Sign in; the docs page asked for first comes back after signing in.
-    tab.goto(f"{web.url}/review/api/docs")
-    expect(tab.get_by_role("heading", name="Sign in to review")).to_be_visible()
-    tab.get_by_label("E-mail address").fill(REVIEWER[0])
-    tab.get_by_label("Password").fill(REVIEWER[1])
-    tab.get_by_role("button", name="Sign in").click()
+    sign_in(tab, f"{web.url}/review/api/docs", REVIEWER)
     expect(tab.get_by_role("heading", name="The JSON API", level=1)).to_be_visible()
 
     # A token, made in the browser: shown once, focused, ready to copy.
