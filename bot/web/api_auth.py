@@ -14,11 +14,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from bot.accounts.tokens import user_for_token
 from bot.web.auth import StaffUser
-from bot.web.deps import db_session
+from bot.web.deps import DbSession
 
 bearer = HTTPBearer(
     auto_error=False, scheme_name="ApiToken",
@@ -43,7 +42,7 @@ def _unauthorised(detail: str, error: str | None = None) -> HTTPException:
 
 
 def api_user(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-             session: Annotated[Session, Depends(db_session)]) -> ApiUser:
+             session: DbSession) -> ApiUser:
     """The active user of the request's bearer token.
 
     Raises:

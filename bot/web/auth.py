@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts.users import lock_after
 from bot.store.review_models import User
-from bot.web.deps import db_session, settings
+from bot.web.deps import DbSession, settings
 
 SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
@@ -165,7 +165,7 @@ def current_user(request: Request, session: Session) -> StaffUser | None:
 
 
 def require_user(request: Request,
-                 session: Annotated[Session, Depends(db_session)]) -> StaffUser:
+                 session: DbSession) -> StaffUser:
     """The signed-in user; anonymous browsers go to the login page, API clients get 401.
 
     Raises:

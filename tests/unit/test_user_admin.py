@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.accounts.passwords import verify_password
 from bot.accounts.tokens import issue_token, user_for_token
 from bot.accounts.users import live_token_counts
 from bot.store.db import session_scope
@@ -414,6 +415,33 @@ def test_changing_ones_own_password_needs_the_current_one(reviewer: TestClient,
     assert signed_out(elsewhere)  # one signed in with the old password ends
     assert can_sign_in(app, REVIEWER[0], NEW_PASSWORD)
     assert not can_sign_in(app, *REVIEWER)
+
+
+def test_changes_are_stored_before_the_redirect_is_sent(app: FastAPI, seeded: Seeded) -> None:
+    """A browser follows a redirect at once: what a form changed must be in the store when
+    the response starts, not only after it (a password just changed that still looked old
+    would end the session that changed it; an added user would be missing from the list)."""
+    seen: list[tuple[str, int, dict[str, Any]]] = []
+
+    async def watching(scope: Any, receive: Any, send: Any) -> None:
+        async def spy(message: Any) -> None:
+            if message["type"] == "http.response.start" and scope["method"] == "POST":
+                with session_scope(seeded.url) as session:
+                    users = {u.email: u.password_hash for u in session.query(User)}
+                seen.append((scope["path"], message["status"], users))
+            await send(message)
+        await app(scope, receive, spy)
+
+    browser = TestClient(watching)
+    assert login(browser, *ADMIN).status_code == 303
+    post(browser, USERS, email="new@council.example", role="reviewer",
+         password=NEW_PASSWORD, password_again=NEW_PASSWORD)
+    post(browser, ACCOUNT, current=ADMIN[1], new=NEW_PASSWORD + "!", repeated=NEW_PASSWORD + "!")
+    _login, (added, status, users), (changed, status_2, after) = seen
+    assert (added, status) == (USERS, 303) and "new@council.example" in users
+    assert (changed, status_2) == (ACCOUNT, 303)
+    assert verify_password(after[ADMIN[0]], NEW_PASSWORD + "!")
+    assert not signed_out(browser)  # the next page sees the new password: still signed in
 
 
 def test_an_admin_changes_their_own_password_too(admin: TestClient, app: FastAPI) -> None:

@@ -56,7 +56,7 @@ from bot.web.api_models import (
     TranscriptPage,
     TranscriptSummaryOut,
 )
-from bot.web.deps import db_session, settings
+from bot.web.deps import DbSession, settings
 from bot.web.streaming import stream_writer
 
 PREFIX = "/api/v1"
@@ -85,7 +85,6 @@ router = APIRouter(prefix=PREFIX, tags=["api"], route_class=JSONErrorRoute,
                    dependencies=[Depends(api_user)],
                    responses={401: {"description": "missing, unknown or revoked token"}})
 
-DbSession = Annotated[Session, Depends(db_session)]
 Slug = Annotated[str, Path(description="the consultation's slug", max_length=64)]
 QuestionKey = Annotated[str, Path(description="the question's id in the definition",
                                   max_length=32)]

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from bot.accounts.users import authenticate
 from bot.web.auth import (
@@ -22,11 +21,10 @@ from bot.web.auth import (
     sign_in,
     sign_out,
 )
-from bot.web.deps import db_session
+from bot.web.deps import DbSession
 from bot.web.render import render
 
 router = APIRouter(tags=["review"])
-DbSession = Annotated[Session, Depends(db_session)]
 
 WRONG = "The e-mail address or password is not right."
 MAX_FIELD = 1024

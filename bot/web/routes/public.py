@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from bot.consultations.schema import SLUG_RE
 from bot.web import consultations
 from bot.web.consultations import PublicConsultation
-from bot.web.deps import db_session, templates
+from bot.web.deps import DbSession, templates
 
 router = APIRouter(tags=["public"])
 
-DbSession = Annotated[Session, Depends(db_session)]
 Templates = Annotated[Jinja2Templates, Depends(templates)]
 
 NOT_FOUND = "We could not find a consultation at this address. Please check the link."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -14,9 +13,8 @@ from bot.consultations.schema import SLUG_RE
 from bot.store.models import Consultation
 from bot.store.repository import get_consultation
 from bot.web.auth import check_csrf, require_admin, require_user, safe_next
-from bot.web.deps import db_session
+from bot.web.deps import DbSession as DbSession  # re-exported: the review routes import it here
 
-DbSession = Annotated[Session, Depends(db_session)]
 FLASHES = "flash"
 NO_CONSULTATION = "There is no consultation at this address."
 
