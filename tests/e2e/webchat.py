@@ -104,6 +104,13 @@ class ChatPage:
             # Evaluated over the DevTools protocol: the page's CSP rightly blocks an
             # injected inline <script> (add_script_tag), and must stay on for the test.
             self.page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+        # Colours caught mid-transition (a button just clicked or hovered) are neither the
+        # old nor the new ones: move the pointer away and let transitions finish first.
+        self.page.mouse.move(0, 0)
+        self.page.wait_for_function(
+            "() => document.getAnimations().every(a => !(a instanceof CSSTransition)"
+            " || a.playState !== 'running')",
+            timeout=10_000)
         result: dict[str, Any] = self.page.evaluate("() => axe.run()")
         return [f"{v['impact']}: {v['id']} ({v['help']}) at "
                 + ", ".join(str(node["target"]) for node in v["nodes"])
