@@ -31,7 +31,8 @@ from bot.devtools.web import WebServer
 from bot.store.db import session_scope
 from bot.store.pseudonym import participant_key
 from bot.store.review_models import FollowUp
-from tests.e2e.helpers import participation_of, polling_bridge
+from tests.e2e.helpers import participation_of, polling_bridge, review_tab
+from tests.e2e.helpers import sign_in as sign_in_at
 from tests.e2e.webchat import ChatPage
 
 pytestmark = [pytest.mark.e2e,
@@ -109,23 +110,14 @@ def citizen(stack: Stack, telegram: FakeTelegram, bridge: BridgeThread) -> int:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, ChatPage]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  accept_downloads=True)
-    tab = context.new_page()
-    checks = ChatPage(tab)  # collects console errors (e.g. CSP violations) and runs axe
-    try:
-        yield tab, checks
-    finally:
-        context.close()
-    assert not checks.problems, "\n".join(checks.problems)
+    """A staff tab: console errors and CSP violations on any page fail the test."""
+    with review_tab(browser) as opened:
+        yield opened
 
 
 def sign_in(tab: Page, base: str, who: tuple[str, str]) -> None:
-    tab.goto(f"{base}/review")
-    expect(tab.get_by_role("heading", name="Sign in to review")).to_be_visible()
-    tab.get_by_label("E-mail address").fill(who[0])
-    tab.get_by_label("Password").fill(who[1])
-    tab.get_by_role("button", name="Sign in").click()
+    """Sign in from the review area's front page and land on the consultations."""
+    sign_in_at(tab, f"{base}/review", who)
     expect(tab.get_by_role("heading", name="Consultations", exact=True)).to_be_visible()
 
 
