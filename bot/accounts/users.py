@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts.passwords import check_strength, hash_password, needs_rehash, verify_password
 from bot.accounts.tokens import revoke_tokens
+from bot.store.models import as_utc
 from bot.store.review_models import ROLES, ApiToken, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -176,7 +177,7 @@ def live_token_counts(session: Session) -> dict[int, int]:
 
 def locked_until(user: User, now: datetime | None = None) -> datetime | None:
     """When the user's sign-in lock (after failed sign-ins) ends, or None when unlocked."""
-    until = _aware(user.locked_until)
+    until = as_utc(user.locked_until) if user.locked_until is not None else None
     return until if until is not None and until > (now or datetime.now(UTC)) else None
 
 
@@ -261,9 +262,3 @@ def authenticate(session: Session, email: str, password: str,
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     return LoginResult(user)
 
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes: they are UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment

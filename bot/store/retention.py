@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot.store.models import ConsultationVersion, KnowledgeQuery, Participant, Participation, utcnow
+from bot.store.models import (
+    ConsultationVersion,
+    KnowledgeQuery,
+    Participant,
+    Participation,
+    as_utc,
+    utcnow,
+)
 from bot.store.repository import delete_participations
 
 DEFAULT_LOG_RETENTION_DAYS = 365
@@ -31,10 +38,6 @@ class PurgeReport:
     tracker_events: int
 
 
-def _as_aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def purge_expired(session: Session, *, now: datetime | None = None, dry_run: bool = False,
                   log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS) -> PurgeReport:
     """Delete what is past its retention period; returns the counts."""
@@ -48,7 +51,7 @@ def purge_expired(session: Session, *, now: datetime | None = None, dry_run: boo
     for participation_id, updated_at, finished_at, definition in rows:
         days = int(definition.get("privacy", {}).get("retention_days", 365))
         longest = max(longest, days)
-        last = _as_aware(finished_at or updated_at)
+        last = as_utc(finished_at or updated_at)
         if now - last > timedelta(days=days):
             expired.append(participation_id)
     log_cutoff = now - timedelta(days=log_retention_days)

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select, update
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot.review.themes import Progress
 from bot.store.db import session_scope
-from bot.store.models import utcnow
+from bot.store.models import as_utc, utcnow
 from bot.store.review_models import JOB_RUNNING, BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -82,14 +82,9 @@ class Job:
                 "error": self.error}
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _snapshot(row: BackgroundJob) -> Job:
     return Job(row.id, row.key, row.stage, row.fraction, row.status, row.result, row.error,
-               row.started_by, _aware(row.started_at), _aware(row.updated_at))
+               row.started_by, as_utc(row.started_at), as_utc(row.updated_at))
 
 
 class _Reporter(threading.Thread):
@@ -180,7 +175,7 @@ class JobRunner:
         """Store a running job without a recent heartbeat as failed; whether it was."""
         now = utcnow()
         cutoff = now - self.stale_after
-        if row.status != JOB_RUNNING or _aware(row.updated_at) >= cutoff:
+        if row.status != JOB_RUNNING or as_utc(row.updated_at) >= cutoff:
             return False
         # Conditional, so a heartbeat that just arrived wins.
         session.execute(update(BackgroundJob).where(
