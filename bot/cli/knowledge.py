@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import typer
-from sqlalchemy import func, select
 
 from bot.cli.common import fail, store
 from bot.config import var_dir
 from bot.knowledge.documents import FaqFields
-from bot.store.models import KnowledgeDocument, KnowledgePassage
 
 app = typer.Typer(help="Load the agency's service documents and search them.",
                   no_args_is_help=True)
@@ -95,17 +93,16 @@ def remove(
 def stats(documents: bool = typer.Option(False, "--documents", help="List every document."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Collections with their document and passage counts."""
+    from bot.knowledge.catalogue import documents as stored_documents
+
     with store() as session:
-        rows = session.execute(
-            select(KnowledgeDocument.collection, func.count(func.distinct(KnowledgeDocument.id)),
-                   func.count(KnowledgePassage.id))
-            .join(KnowledgePassage, KnowledgePassage.document_id == KnowledgeDocument.id,
-                  isouter=True)
-            .group_by(KnowledgeDocument.collection).order_by(KnowledgeDocument.collection)).all()
-        listing = session.execute(select(KnowledgeDocument.collection, KnowledgeDocument.path,
-                                         KnowledgeDocument.format, KnowledgeDocument.title)
-                                  .order_by(KnowledgeDocument.collection,
-                                            KnowledgeDocument.path)).all()
+        listing = sorted(stored_documents(session), key=lambda d: (d.collection, d.path))
+    totals: dict[str, list[int]] = {}
+    for document in listing:
+        counts = totals.setdefault(document.collection, [0, 0])
+        counts[0] += 1
+        counts[1] += document.passages
+    rows = [(collection, docs, passages) for collection, (docs, passages) in totals.items()]
     if as_json:
         typer.echo(json.dumps([{"collection": c, "documents": d, "passages": p}
                                for c, d, p in rows], indent=2))
@@ -118,8 +115,8 @@ def stats(documents: bool = typer.Option(False, "--documents", help="List every 
         typer.echo(f"{collection:20} {docs:>9} {passages:>9}")
     if documents:
         typer.echo("")
-        for collection, path, fmt, title in listing:
-            typer.echo(f"{collection:20} {path:45} {fmt:10} {title}")
+        for d in listing:
+            typer.echo(f"{d.collection:20} {d.path:45} {d.format:10} {d.title}")
 
 
 @app.command()

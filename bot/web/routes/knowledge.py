@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from bot.knowledge import catalogue
 from bot.knowledge.documents import SUPPORTED_SUFFIXES
 from bot.knowledge.ingest import IngestReport, check_collection, ingest, remove_document
 from bot.review.themes import Progress
@@ -33,7 +34,6 @@ from bot.store.models import (
     Consultation,
     ConsultationVersion,
     KnowledgeDocument,
-    KnowledgePassage,
     utcnow,
 )
 from bot.web import knowledge_uploads as uploads
@@ -118,22 +118,15 @@ def _usage(session: Session) -> dict[str, list[Usage]]:
 
 def _collections(session: Session, var: Path) -> list[CollectionView]:
     """Every collection holding documents or named by a consultation, by name."""
-    counts = (select(KnowledgePassage.document_id, func.count().label("passages"))
-              .group_by(KnowledgePassage.document_id).subquery())
-    rows = session.execute(
-        select(KnowledgeDocument, func.coalesce(counts.c.passages, 0))
-        .join(counts, counts.c.document_id == KnowledgeDocument.id, isouter=True)
-        .order_by(KnowledgeDocument.collection, KnowledgeDocument.title,
-                  KnowledgeDocument.path))
     views: dict[str, CollectionView] = {}
     kept: dict[str, set[str]] = {}
-    for document, passages in rows:
+    for document in catalogue.documents(session):
         name = document.collection
         if name not in views:
             views[name] = CollectionView(name)
             kept[name] = uploads.uploaded_names(var, name)
         views[name].documents.append(DocumentRow(
-            document.title, document.path, document.url, document.format, int(passages),
+            document.title, document.path, document.url, document.format, document.passages,
             document.ingested_at, document.path in kept[name]))
     for name, consultations in _usage(session).items():
         views.setdefault(name, CollectionView(name)).used_by = consultations
