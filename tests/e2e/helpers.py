@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from bot.accounts.users import create_user
 from bot.devtools.bridge import BridgeThread
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.devtools.stack import ROOT
+from bot.devtools.stack import ROOT, Stack
 from bot.devtools.web import WebServer
 from bot.store.db import migrate, session_scope
 from bot.store.models import Answer, Participant, Participation, Question
@@ -113,7 +113,23 @@ def web_alone(workdir: Path, staff: Iterable[tuple[str, str, str]],
     env = dict(os.environ)
     env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT), CODESIGN_VAR_DIR=str(workdir),
                HF_HUB_OFFLINE="1")
-    server = WebServer(env, workdir / "logs" / log_name)
+    with running_web(env, workdir / "logs" / log_name) as server:
+        yield server
+
+
+@contextmanager
+def web_on_stack(stack: Stack, log_name: str) -> Iterator[WebServer]:
+    """The web app on the stack's database, pointing the chat widget at its Rasa."""
+    env = stack.env()
+    env["RASA_PUBLIC_URL"] = stack.rasa_url
+    with running_web(env, stack.workdir / "logs" / log_name) as server:
+        yield server
+
+
+@contextmanager
+def running_web(env: dict[str, str], log: Path) -> Iterator[WebServer]:
+    """``python -m bot.web`` on a free port with ``env``, stopped afterwards."""
+    server = WebServer(env, log)
     server.start()
     try:
         yield server

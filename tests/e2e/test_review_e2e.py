@@ -31,7 +31,7 @@ from bot.devtools.web import WebServer
 from bot.store.db import session_scope
 from bot.store.pseudonym import participant_key
 from bot.store.review_models import FollowUp
-from tests.e2e.helpers import participation_of, polling_bridge, review_tab
+from tests.e2e.helpers import participation_of, polling_bridge, review_tab, web_on_stack
 from tests.e2e.helpers import sign_in as sign_in_at
 from tests.e2e.webchat import ChatPage
 
@@ -51,12 +51,8 @@ chat_ids = itertools.count(810_000_001)
 @pytest.fixture(scope="module")
 def web(stack: Stack) -> Iterator[WebServer]:
     """The web app (``python -m bot.web``) on a free port, on the stack's database."""
-    env = stack.env()
-    env["RASA_PUBLIC_URL"] = stack.rasa_url
-    server = WebServer(env, stack.workdir / "logs" / "web-review.log")
-    server.start()
-    yield server
-    server.stop()
+    with web_on_stack(stack, "web-review.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from bot.review.outcomes import publish_outcome
 from bot.store import repository as repo
 from bot.store.db import session_scope
 from bot.store.models import TranscriptEntry
-from tests.e2e.helpers import answers_of, participation_of
+from tests.e2e.helpers import answers_of, participation_of, web_on_stack
 from tests.e2e.webchat import ChatPage
 
 pytestmark = pytest.mark.e2e
@@ -38,12 +38,8 @@ MARKUP = '<img src="x" onerror="window.__pwned = 1"><b>bold</b>'
 @pytest.fixture(scope="module")
 def web(stack: Stack) -> Iterator[WebServer]:
     """The web app on a free port, reading the stack's database and pointing at its Rasa."""
-    env = stack.env()
-    env["RASA_PUBLIC_URL"] = stack.rasa_url
-    server = WebServer(env, stack.workdir / "logs" / "web.log")
-    server.start()
-    yield server
-    server.stop()
+    with web_on_stack(stack, "web.log") as server:
+        yield server
 
 
 def open_page(browser: Browser, viewport: dict[str, int]) -> Iterator[ChatPage]:
