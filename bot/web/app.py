@@ -36,11 +36,7 @@ def socketio_dist(settings: WebSettings) -> Path:
     Raises:
         RuntimeError: when npm has not installed it.
     """
-    folder = settings.node_modules / "socket.io-client" / "dist"
-    if not (folder / "socket.io.min.js").is_file():
-        raise RuntimeError(f"{folder}/socket.io.min.js is missing: run `npm ci` in the "
-                           "project folder (scripts/setup.sh does it).")
-    return folder
+    return settings.npm_folder("socket.io-client/dist", "socket.io.min.js")
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:

@@ -66,6 +66,23 @@ class WebSettings:
             raise ValueError("RASA_PUBLIC_URL must be an http(s) URL, "
                              f"got {self.rasa_public_url!r}")
 
+    def npm_folder(self, package: str, *files: str) -> Path:
+        """A folder of a front-end package installed by npm, holding ``files``.
+
+        Args:
+            package: the folder under ``node_modules`` (e.g. ``socket.io-client/dist``).
+            files: the files the app serves from it.
+
+        Raises:
+            RuntimeError: when npm has not installed them.
+        """
+        folder = self.node_modules / package
+        for name in files:
+            if not (folder / name).is_file():
+                raise RuntimeError(f"{folder}/{name} is missing: run `npm ci` in the project "
+                                   "folder (scripts/setup.sh does it).")
+        return folder
+
     @classmethod
     def from_env(cls) -> WebSettings:
         """Build the settings from the environment, with the embedded defaults.

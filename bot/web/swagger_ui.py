@@ -22,9 +22,4 @@ def swagger_ui_dist(settings: WebSettings) -> Path:
     Raises:
         RuntimeError: when npm has not installed it.
     """
-    folder = settings.node_modules / "swagger-ui-dist"
-    for name in (SCRIPT, STYLESHEET):
-        if not (folder / name).is_file():
-            raise RuntimeError(f"{folder}/{name} is missing: run `npm ci` in the project "
-                               "folder (scripts/setup.sh does it).")
-    return folder
+    return settings.npm_folder("swagger-ui-dist", SCRIPT, STYLESHEET)
