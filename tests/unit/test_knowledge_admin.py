@@ -15,17 +15,21 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from bot.consultations.schema import parse_consultation
 from bot.knowledge.ingest import ingest
 from bot.knowledge.search import KnowledgeSearcher
+from bot.store import repository
 from bot.store.db import session_scope
 from bot.store.models import KnowledgeDocument
 from bot.web import knowledge_uploads as uploads
 from bot.web.jobs import JobRunner
 from bot.web.knowledge_uploads import UploadError, safe_name
+from bot.web.routes import knowledge as knowledge_routes
 from bot.web.routes.knowledge import BUSY, JOB_KEY
 from tests.unit.review_web_support import IMG, SCRIPT, Seeded, csrf_of, to_login
+from tests.unit.test_engine import LIBRARY, LIBRARY_FILE
 from tests.unit.test_user_admin import assert_accessible_form
 
 KNOWLEDGE = "/review/admin/knowledge"
@@ -138,6 +142,55 @@ def test_the_page_says_when_there_is_no_knowledge_yet(admin: TestClient) -> None
     # The seeded consultation names "libraries", which holds nothing yet.
     assert "libraries</th>" in html and "(no documents yet)" in html
     assert "<caption>Documents in" not in html
+
+
+def launch_copy(url: str, slug: str, title: str, knowledge: str) -> None:
+    """Launch the library consultation's file under another slug, title or collection."""
+    text = (LIBRARY_FILE.read_text(encoding="utf-8")
+            .replace(f"slug: {LIBRARY}", f"slug: {slug}")
+            .replace("title: Shaping our library opening hours", f"title: {title}")
+            .replace("knowledge: [libraries]", f"knowledge: [{knowledge}]"))
+    with session_scope(url) as session:
+        repository.launch_consultation(session, parse_consultation(text), text)
+
+
+def used_by(html: str, collection: str) -> str:
+    """The "searched by" cell of a collection's row in the summary table (a collection
+    without documents)."""
+    row = re.search(rf'<th scope="row" class="text">{collection}</th>.*?'
+                    r'<td>(.*?)</td>\s*</tr>', html, re.DOTALL)
+    assert row, html
+    return row.group(1)
+
+
+def test_only_each_consultations_current_version_counts_in_one_query(
+        admin: TestClient, seeded: Seeded) -> None:
+    # Version 2 of the library consultation searches "leisure" instead of "libraries".
+    launch_copy(seeded.url, LIBRARY, "Library hours, second draft", "leisure")
+    launch_copy(seeded.url, "zoo-hours-2027", "A zoo consultation", "libraries")
+    launch_copy(seeded.url, "arts-hours-2027", "An arts consultation", "libraries")
+    html = admin.get(KNOWLEDGE).text
+    assert used_by(html, "leisure") == (
+        '<a href="/review/c/library-hours-2027">Library hours, second draft</a> (open)'
+        " <strong>(no documents yet)</strong>")
+    assert used_by(html, "libraries") == (  # by title; not the library's version 1
+        '<a href="/review/c/zoo-hours-2027">A zoo consultation</a> (open); '
+        '<a href="/review/c/arts-hours-2027">An arts consultation</a> (open)'
+        " <strong>(no documents yet)</strong>")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with session_scope(seeded.url) as session:
+        bind = session.get_bind()
+        event.listen(bind, "before_cursor_execute", record)
+        try:
+            used = knowledge_routes._usage(session)
+        finally:
+            event.remove(bind, "before_cursor_execute", record)
+    assert [u.slug for u in used["libraries"]] == ["zoo-hours-2027", "arts-hours-2027"]
+    assert 1 <= len(statements) <= 2, statements  # consultations, then all their versions
 
 
 # ---------------------------------------------------------------------------- uploads

@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -29,13 +29,9 @@ from bot.knowledge import catalogue
 from bot.knowledge.documents import SUPPORTED_SUFFIXES
 from bot.knowledge.ingest import IngestReport, check_collection, ingest, remove_document
 from bot.review.themes import Progress
+from bot.store import repository as repo
 from bot.store.db import session_scope
-from bot.store.models import (
-    Consultation,
-    ConsultationVersion,
-    KnowledgeDocument,
-    utcnow,
-)
+from bot.store.models import KnowledgeDocument, utcnow
 from bot.web import knowledge_uploads as uploads
 from bot.web.auth import Admin
 from bot.web.deps import settings
@@ -98,19 +94,16 @@ def _jobs(request: Request) -> JobRunner:
 
 
 def _usage(session: Session) -> dict[str, list[Usage]]:
-    """Collection name -> the consultations whose current version lists it."""
-    latest = (select(ConsultationVersion.consultation_id,
-                     func.max(ConsultationVersion.number).label("number"))
-              .group_by(ConsultationVersion.consultation_id).subquery())
-    rows = session.execute(
-        select(Consultation.slug, Consultation.status, ConsultationVersion.title,
-               ConsultationVersion.definition)
-        .join(ConsultationVersion, ConsultationVersion.consultation_id == Consultation.id)
-        .join(latest, (latest.c.consultation_id == ConsultationVersion.consultation_id)
-              & (latest.c.number == ConsultationVersion.number))
-        .order_by(ConsultationVersion.title))
+    """Collection name -> the consultations whose current version lists it, by title.
+
+    The consultations come with their versions loaded (``list_consultations``: two
+    queries, however many there are).
+    """
+    current = [(version.title, consultation.slug, consultation.status, version.definition)
+               for consultation in repo.list_consultations(session)
+               if (version := consultation.current_version) is not None]
     used: dict[str, list[Usage]] = defaultdict(list)
-    for slug, status, title, definition in rows:
+    for title, slug, status, definition in sorted(current, key=lambda row: row[0]):
         for name in (definition or {}).get("knowledge") or []:
             used[str(name)].append(Usage(slug, title, status))
     return used
