@@ -15,7 +15,15 @@ from bot.store.db import session_scope
 from bot.store.review_models import ApiToken, User
 from bot.web import WebSettings, swagger_ui
 from bot.web.app import create_app
-from tests.unit.review_web_support import ADMIN, REVIEWER, SCRIPT, Seeded, csrf_of, to_login
+from tests.unit.review_web_support import (
+    ADMIN,
+    CSRF_RE,
+    REVIEWER,
+    SCRIPT,
+    Seeded,
+    csrf_of,
+    to_login,
+)
 from tests.unit.test_accounts import codesign
 
 TOKENS = "/review/account/tokens"
@@ -24,9 +32,20 @@ SCHEMA = "/review/api/openapi.json"
 TOKEN_RE = re.compile(r"cdsn_[A-Za-z0-9_-]{20,}")
 
 
+FORM_ID_RE = re.compile(r'name="form_id" value="([^"]+)"')
+
+
+def form_of(client: TestClient, page: Any = None) -> dict[str, str]:
+    """The hidden fields of the new-token form on a page (by default, a fresh one)."""
+    text = (page if page is not None else client.get(TOKENS)).text
+    csrf, form_id = CSRF_RE.search(text), FORM_ID_RE.search(text)
+    assert csrf and form_id, text
+    return {"csrf_token": csrf.group(1), "form_id": form_id.group(1)}
+
+
 def make_token(client: TestClient, name: str) -> tuple[str, Any]:
     """Create a token through the form; (the token, the answer)."""
-    response = client.post(TOKENS, data={"name": name, "csrf_token": csrf_of(client, TOKENS)})
+    response = client.post(TOKENS, data={"name": name, **form_of(client)})
     assert response.status_code == 200, response.text
     found = TOKEN_RE.findall(response.text)
     assert len(found) == 1, "the new token is shown exactly once"
@@ -170,6 +189,68 @@ def test_token_forms_need_the_csrf_token(reviewer: TestClient, seeded: Seeded) -
     assert names == {"kept"}
 
 
+def names_of_tokens(url: str) -> list[str]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(ApiToken.name).order_by(ApiToken.id)))
+
+
+def test_a_form_sent_again_makes_no_second_token(reviewer: TestClient, seeded: Seeded) -> None:
+    form = {"name": "Stata", **form_of(reviewer)}
+    first = reviewer.post(TOKENS, data=form)
+    assert first.status_code == 200 and len(TOKEN_RE.findall(first.text)) == 1
+    assert names_of_tokens(seeded.url) == ["Stata"]
+    assert "This form was already sent" not in first.text
+    # The answer's own form is a fresh one.
+    assert form_of(reviewer, first)["form_id"] != form["form_id"]
+
+    # Reloading the answer sends the same form again: nothing is made, and it says why.
+    again = reviewer.post(TOKENS, data=form)
+    assert again.status_code == 409
+    assert not TOKEN_RE.search(again.text)
+    assert ("This form was already sent: the token “Stata” was made and is shown only once. "
+            "If you did not copy it, revoke it and make a new one.") in again.text
+    assert 'role="alert"' in again.text and again.headers["cache-control"] == "no-store"
+    assert 'aria-invalid="true"' not in again.text  # nothing wrong with a field
+    assert names_of_tokens(seeded.url) == ["Stata"]
+    # ... however often, and whatever the name now says.
+    assert reviewer.post(TOKENS, data={**form, "name": "other"}).status_code == 409
+    assert names_of_tokens(seeded.url) == ["Stata"]
+
+    # A fresh form (the page's own, or a new page's) makes another token.
+    second, _ = make_token(reviewer, "Stata")
+    third = reviewer.post(TOKENS, data={"name": "SPSS", **form_of(reviewer, again)})
+    assert third.status_code == 200 and TOKEN_RE.search(third.text)
+    assert names_of_tokens(seeded.url) == ["Stata", "Stata", "SPSS"]
+    assert second not in again.text + third.text
+    # The session keeps form ids and token numbers only, never a token.
+    assert reviewer.get("/api/v1/me", headers=bearer(second)).status_code == 200
+    cookie = reviewer.cookies.get("codesign_session") or ""
+    assert cookie and not TOKEN_RE.search(cookie)
+
+
+def test_a_form_without_a_form_id_makes_no_token(reviewer: TestClient, seeded: Seeded) -> None:
+    for form_id in (None, "", "short", "x" * 65, "not/allowed+chars-0123456789"):
+        data = {"name": "R", "csrf_token": csrf_of(reviewer, TOKENS)}
+        if form_id is not None:
+            data["form_id"] = form_id
+        refused = reviewer.post(TOKENS, data=data)
+        assert refused.status_code == 400, form_id
+        assert "older copy of the page" in refused.text and not TOKEN_RE.search(refused.text)
+        assert 'value="R"' in refused.text  # the name is kept for the fresh form
+    assert names_of_tokens(seeded.url) == []
+
+
+def test_the_resent_message_survives_a_revoked_token(reviewer: TestClient,
+                                                     seeded: Seeded) -> None:
+    form = {"name": "notebook", **form_of(reviewer)}
+    assert reviewer.post(TOKENS, data=form).status_code == 200
+    ident = token_id(seeded.url, "notebook")
+    reviewer.post(f"{TOKENS}/{ident}/revoke", data={"csrf_token": csrf_of(reviewer, TOKENS)})
+    again = reviewer.post(TOKENS, data=form)
+    assert again.status_code == 409 and "the token “notebook” was made" in again.text
+    assert names_of_tokens(seeded.url) == ["notebook"]
+
+
 def test_nobody_sees_or_revokes_someone_elses_token(reviewer: TestClient, admin: TestClient,
                                                     seeded: Seeded) -> None:
     theirs, _ = make_token(admin, "admin's pipeline")
@@ -191,11 +272,10 @@ def test_token_names_are_escaped_and_checked(reviewer: TestClient) -> None:
     assert "evil &lt;script&gt;alert(1)&lt;/script&gt;" in shown.text
     listed = reviewer.get(TOKENS)
     assert SCRIPT not in listed.text and "&lt;script&gt;" in listed.text
-    blank = reviewer.post(TOKENS, data={"name": "   ", "csrf_token": csrf_of(reviewer, TOKENS)})
+    blank = reviewer.post(TOKENS, data={"name": "   ", **form_of(reviewer)})
     assert blank.status_code == 400 and 'role="alert"' in blank.text
     assert 'aria-invalid="true"' in blank.text and not TOKEN_RE.search(blank.text)
-    long = reviewer.post(TOKENS, data={"name": "n" * 101,
-                                       "csrf_token": csrf_of(reviewer, TOKENS)})
+    long = reviewer.post(TOKENS, data={"name": "n" * 101, **form_of(reviewer)})
     assert long.status_code == 400 and "longer than 100" in long.text
 
 
