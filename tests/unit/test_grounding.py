@@ -55,3 +55,25 @@ def test_learn_embeds_the_vocabulary_once_and_respects_the_limit() -> None:
 
 def test_learning_an_empty_knowledge_base_is_a_no_op() -> None:
     assert TermGrounder().learn([]) == 0
+
+
+def test_backstory_words_need_no_grounding(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded(
+        "my nan is visiting with her umbrella, when does the library open on saturday",
+        EVIDENCE) == []
+    assert grounder.ungrounded("my nan is visiting, can she send a fax", EVIDENCE) == \
+        ["fax", "send"]
+
+
+def test_accents_do_not_matter(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("is there a cafe", ["The café opens at 9am."]) == []
+    assert grounder.ungrounded("is there a café", ["The cafe opens at 9am."]) == []
+
+
+def test_matches_score_every_asked_word(grounder: TermGrounder) -> None:
+    scores = dict((term, score) for score, term in grounder.matches(
+        "can kids send a fax from the library", EVIDENCE))
+    assert set(scores) == {"kids", "send", "fax", "library"}
+    assert scores["library"] == 1.0
+    assert scores["fax"] < scores["kids"] < 1.0
+    assert grounder.matches("library hours", []) == [(0.0, "library"), (0.0, "hours")]
