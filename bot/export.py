@@ -263,6 +263,7 @@ def write_transcripts(session: Session, consultation_id: int, slug: str, out: Te
                           "buttons": [b.get("title") for b in e.buttons or []],
                           "at": _iso(e.created_at)} for e in entries],
             "service_questions": [{"question": q.text, "answered": q.answered,
+                                   "disputed": q.disputed,
                                    "during": q.question_key,
                                    "shown": [h.get("title") for h in q.hits] if q.answered
                                    else [], "at": _iso(q.asked_at)} for q in queries],

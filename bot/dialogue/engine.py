@@ -8,6 +8,8 @@ conversation keeps what was said. Before consent nothing is written.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -152,6 +154,9 @@ class ConversationEngine:
         if intent == "choose" and turn.entities.get("choice", "").startswith("forward:"):
             return self._forward_reply(session, replace(turn, intent="affirm"),
                                        {"query_id": turn.entities["choice"].split(":", 1)[1]})
+        if intent == "choose" and turn.entities.get("choice", "").startswith(MISSED):
+            self._dispute(session, turn.entities["choice"].removeprefix(MISSED), turn)
+            return TurnResult([render.text(missed_reply("the council"))], None)
         if intent in IDLE_REPLIES:
             return TurnResult([render.text(IDLE_REPLIES[intent])], None)
         if intent == "choose":
@@ -174,26 +179,44 @@ class ConversationEngine:
 
     def _idle_service_question(self, session: Session, turn: UserTurn) -> TurnResult:
         grounded, query_id = self._ground(session, turn.text, None, None, None)
+        ref = self.query_ref(turn, query_id)
         if grounded.covered:
-            return TurnResult([render.text(grounded.text)], None)
+            return TurnResult([render.text(grounded.text, missed_button(ref))], None)
         return TurnResult([render.text(
             with_pass_on_offer(grounded, "the council"),
             render.Button("Yes, pass it on", "/affirm"),
-            render.Button("No, thanks", "/deny"))], {"mode": "forward", "query_id": query_id})
+            render.Button("No, thanks", "/deny"))], {"mode": "forward", "query_id": ref})
 
-    def _forward(self, session: Session, query_id: object, turn: UserTurn) -> None:
+    def query_ref(self, turn: UserTurn, query_id: int) -> str:
+        """A reference to a logged service question that only its asker can use in a
+        button ("id.signature"): nobody can pass on or dispute someone else's question by
+        sending a made-up id."""
+        return f"{query_id}.{self._ref_signature(turn, query_id)}"
+
+    def _ref_signature(self, turn: UserTurn, query_id: int) -> str:
+        message = f"knowledge-query:{self.key(turn)}:{query_id}".encode()
+        return hmac.new(self.settings.secret_key, message, hashlib.sha256).hexdigest()[:20]
+
+    def _own_query(self, session: Session, ref: object,
+                   turn: UserTurn) -> KnowledgeQuery | None:
+        """The logged service question behind ``ref`` if this citizen asked it."""
+        query_id, _, signature = str(ref).partition(".")
+        if not query_id.isdigit() or not hmac.compare_digest(
+                signature, self._ref_signature(turn, int(query_id))):
+            return None
+        return session.get(KnowledgeQuery, int(query_id))
+
+    def _forward(self, session: Session, ref: object, turn: UserTurn) -> None:
         """Mark a logged service question as passed on, if it is this citizen's own."""
-        try:
-            query = session.get(KnowledgeQuery, int(str(query_id)))
-        except ValueError:
-            return
-        if query is None:
-            return
-        if query.participation_id is not None:
-            owner = session.get(Participation, query.participation_id)
-            if owner is None or owner.participant_id != self.key(turn):
-                return
-        query.forwarded = True
+        query = self._own_query(session, ref, turn)
+        if query is not None:
+            query.forwarded = True
+
+    def _dispute(self, session: Session, ref: object, turn: UserTurn) -> None:
+        """The citizen says the answer missed: a knowledge gap, passed on to the agency."""
+        query = self._own_query(session, ref, turn)
+        if query is not None:
+            query.disputed = query.forwarded = True
 
     def _forward_reply(self, session: Session, turn: UserTurn,
                        state: dict[str, Any]) -> TurnResult:
@@ -485,10 +508,13 @@ class ConversationEngine:
         ctx.phase.setdefault("evidence", []).append(query_id)
         buttons: list[render.Button] = []
         message = grounded.text
-        if not grounded.covered:
+        ref = self.query_ref(ctx.turn, query_id)
+        if grounded.covered:
+            buttons.append(missed_button(ref))
+        else:
             message = with_pass_on_offer(grounded, ctx.definition["agency"])
             buttons.append(render.Button("Pass my question on",
-                                         payload("choose", choice=f"forward:{query_id}")))
+                                         payload("choose", choice=f"forward:{ref}")))
         if q["type"] == "open":
             ctx.phase["asked"] = {"query_id": query_id, "text": text}
             buttons.append(render.Button("That was my answer",
@@ -504,6 +530,11 @@ class ConversationEngine:
             self._forward(ctx.session, choice.split(":", 1)[1], ctx.turn)
             ctx.out.append(render.text(f"Thank you: I’ve passed your question on to "
                                        f"{ctx.definition['agency']}."))
+            self._reprompt(ctx)
+            return True
+        if choice.startswith(MISSED):
+            self._dispute(ctx.session, choice.removeprefix(MISSED), ctx.turn)
+            ctx.out.append(render.text(missed_reply(ctx.definition["agency"])))
             self._reprompt(ctx)
             return True
         if choice == f"{q['id']}:was_answer":
@@ -795,6 +826,22 @@ def _guess_consultation(candidates: list[Any], text: str) -> Any:
         return None
     slug = scored[0][2]
     return next(c for c in candidates if c.slug == slug)
+
+
+#: The choice behind "That didn't answer it" (followed by the logged question's id).
+MISSED = "missed:"
+
+
+def missed_button(ref: str) -> render.Button:
+    """Offered with every answer from the documents: the citizen can say it missed
+    (``ref``: ``ConversationEngine.query_ref``)."""
+    return render.Button("That didn’t answer it", payload("choose", choice=f"{MISSED}{ref}"))
+
+
+def missed_reply(agency: str) -> str:
+    """What the bot says when the citizen says its answer missed."""
+    return (f"Sorry it didn’t help. I’ve passed your question on to {agency}, who use "
+            "these questions to improve their information and services.")
 
 
 def with_pass_on_offer(grounded: GroundedAnswer, agency: str) -> str:

@@ -93,6 +93,8 @@ class ServiceQuestion:
     during: str | None
     shown: list[dict[str, Any]]
     at: datetime
+    #: Answered, but the citizen said the answer did not answer their question.
+    disputed: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def transcript_view(session: Session, consultation_id: int,
                 for entry in transcript(session, participation_id)]
     queries = [ServiceQuestion(q.text, q.answered, q.question_key,
                                [h for h in q.hits if isinstance(h, dict)] if q.answered else [],
-                               q.asked_at)
+                               q.asked_at, q.disputed)
                for q in session.scalars(select(KnowledgeQuery)
                                         .where(KnowledgeQuery.participation_id == participation_id)
                                         .order_by(KnowledgeQuery.id))]

@@ -1,5 +1,8 @@
 """Knowledge gaps: the service questions the documents could not answer, grouped.
 
+A gap is a question the bot declined, or one it answered but the citizen said the answer
+did not answer ("That didn't answer it").
+
 Similar questions ("can I send a fax?", "is there a fax machine?") are grouped by
 average-linkage clustering of their MiniLM embeddings under a cosine-distance cut, so the
 agency sees each missing topic once, with how often it was asked. The embeddings are
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import ConsultationVersion, KnowledgeQuery, Participation
@@ -33,6 +36,8 @@ class Gap:
     count: int
     forwarded: int
     last_asked: datetime
+    #: How many of them the bot answered but the citizen said the answer missed.
+    disputed: int = 0
 
     @property
     def label(self) -> str:
@@ -69,8 +74,12 @@ def group_questions(texts: list[str], vectors: np.ndarray | None = None,
 
 def knowledge_gaps(session: Session, consultation_id: int | None = None,
                    limit: int = 2000) -> list[Gap]:
-    """Unanswered service questions (latest ``limit``), grouped; all when no consultation."""
-    query = select(KnowledgeQuery).where(KnowledgeQuery.answered.is_(False))
+    """Unanswered service questions (latest ``limit``), grouped; all when no consultation.
+
+    Unanswered: declined by the bot, or answered but disputed by the citizen.
+    """
+    query = select(KnowledgeQuery).where(or_(KnowledgeQuery.answered.is_(False),
+                                             KnowledgeQuery.disputed.is_(True)))
     if consultation_id is not None:
         query = query.join(Participation,
                            KnowledgeQuery.participation_id == Participation.id).join(
@@ -85,5 +94,6 @@ def knowledge_gaps(session: Session, consultation_id: int | None = None,
             examples.setdefault(texts[i].casefold(), texts[i])
         gaps.append(Gap(list(examples.values())[:EXAMPLES], len(group),
                         sum(rows[i].forwarded for i in group),
-                        max(rows[i].asked_at for i in group)))
+                        max(rows[i].asked_at for i in group),
+                        sum(rows[i].disputed for i in group)))
     return gaps

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -257,7 +258,11 @@ class KnowledgePassage(Base):
 
 class KnowledgeQuery(Base):
     """A question a citizen asked about the service, what was shown, and whether it was
-    answered (the knowledge-gap log)."""
+    answered (the knowledge-gap log).
+
+    ``disputed``: the bot answered, but the citizen said the answer did not answer their
+    question ("That didn't answer it"); such questions are knowledge gaps too.
+    """
 
     __tablename__ = "knowledge_queries"
 
@@ -271,6 +276,7 @@ class KnowledgeQuery(Base):
     top_score: Mapped[float | None] = mapped_column()
     hits: Mapped[list[Any]] = mapped_column(JSON)
     forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

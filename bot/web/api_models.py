@@ -183,6 +183,8 @@ class GapOut(BaseModel):
     questions: list[str] = Field(description="up to 3 distinct wordings, most typical first")
     count: int
     forwarded: int = Field(description="how many citizens asked to pass the question on")
+    disputed: int = Field(description="how many of them the bot answered but the citizen said "
+                                      "the answer did not answer their question")
     last_asked: datetime
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.devtools.stack import Stack
+from bot.review.gaps import knowledge_gaps
 from bot.store.db import session_scope
 from bot.store.models import Answer, AnswerEvidence, KnowledgeQuery
 from tests.e2e.helpers import answers_of, participation_of
@@ -91,3 +92,18 @@ def test_that_was_my_answer_stores_the_text_as_the_answer(stack: Stack) -> None:
     assert answers_of(stack.database_url, chat.sender)["barriers"] == ("answered", text)
     participation = participation_of(stack.database_url, chat.sender)
     assert queries_of(stack.database_url, participation.id) == []  # not a knowledge gap
+
+
+def test_an_answer_the_citizen_says_missed_is_a_passed_on_gap(stack: Stack) -> None:
+    chat = stack.chat()
+    start(chat)
+    reply = chat.say("what time does the central library open on saturdays?")
+    assert "Source:" in reply.text
+    reply = chat.press("That didn’t answer it")
+    assert "Sorry it didn’t help" in reply.text and "Question 1 of" in reply.text
+    participation = participation_of(stack.database_url, chat.sender)
+    (query,) = queries_of(stack.database_url, participation.id)
+    assert query.answered and query.disputed and query.forwarded
+    with session_scope(stack.database_url) as session:
+        disputed = [g for g in knowledge_gaps(session) if g.disputed]
+    assert any("central library open on saturdays" in q for g in disputed for q in g.questions)

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.dialogue.engine import ConversationEngine
 from bot.knowledge.ingest import ingest
 from bot.knowledge.service import KnowledgeService
+from bot.review.gaps import knowledge_gaps
 from bot.store import repository
 from bot.store.db import engine_for, migrate, session_scope
 from bot.store.models import Answer, AnswerEvidence, KnowledgeQuery
@@ -141,6 +142,54 @@ def test_question_at_a_choice_question_is_answered_then_reasked_and_becomes_evid
     with session_scope(engine.settings.database_url) as session:
         linked = session.execute(select(AnswerEvidence.query_id)).scalars().all()
         assert linked == [query.id]
+
+
+def test_a_citizen_can_say_an_answer_missed_and_it_becomes_a_passed_on_gap(
+        engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    result = citizen.say("how much does colour printing cost?", intent="ask_service",
+                         confidence=0.9)
+    (missed,) = [p for p in payloads(result) if "missed:" in p]
+    result = citizen.press(missed)
+    assert "Sorry it didn’t help" in text_of(result) and "Question 1 of" in text_of(result)
+    (query,) = queries(engine.settings.database_url)
+    assert query.answered and query.disputed and query.forwarded
+    with session_scope(engine.settings.database_url) as session:
+        (gap,) = knowledge_gaps(session)
+    assert gap.label == "how much does colour printing cost?" and gap.disputed == 1
+
+
+def test_outside_a_consultation_an_answer_can_be_said_to_miss_too(
+        engine: ConversationEngine) -> None:
+    citizen = Citizen(engine)
+    result = citizen.say("is northgate library open on sundays?", intent="ask_service",
+                         confidence=0.95)
+    (missed,) = [p for p in payloads(result) if "missed:" in p]
+    result = citizen.press(missed)
+    assert "passed your question on to the council" in text_of(result)
+    (query,) = queries(engine.settings.database_url)
+    assert query.disputed and query.forwarded
+
+
+def test_nobody_can_dispute_another_citizens_question(engine: ConversationEngine) -> None:
+    asker = started(engine)
+    result = asker.say("how much does colour printing cost?", intent="ask_service",
+                       confidence=0.9)
+    (missed,) = [p for p in payloads(result) if "missed:" in p]
+    Citizen(engine, sender="someone-else").press(missed)
+    (query,) = queries(engine.settings.database_url)
+    assert not query.disputed and not query.forwarded
+
+
+def test_a_made_up_question_reference_does_nothing(engine: ConversationEngine) -> None:
+    citizen = Citizen(engine)
+    citizen.say("is northgate library open on sundays?", intent="ask_service", confidence=0.95)
+    (query,) = queries(engine.settings.database_url)
+    for choice in (f"missed:{query.id}", f"missed:{query.id}.0000", f"forward:{query.id}",
+                   "missed:x.y", "missed:"):
+        citizen.choose(choice)
+    (query,) = queries(engine.settings.database_url)
+    assert not query.disputed and not query.forwarded
 
 
 def test_open_question_text_is_an_answer_unless_confidently_a_question(

@@ -319,7 +319,7 @@ def set_answer_tags(slug: Slug, answer_id: int, body: AnswerTagsIn, session: DbS
 # ---------------------------------------------------------------------------- knowledge gaps
 def _gaps(session: Session, consultation_id: int | None) -> list[GapOut]:
     return [GapOut(label=g.label, questions=g.questions, count=g.count, forwarded=g.forwarded,
-                   last_asked=g.last_asked)
+                   disputed=g.disputed, last_asked=g.last_asked)
             for g in gaps.knowledge_gaps(session, consultation_id)]
 
 
