@@ -19,14 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import write_results
 from bot.devtools.stack import ROOT, ingest_demo_knowledge
-from bot.knowledge.answers import COVERED_THRESHOLD, evidence_texts, judge
-from bot.knowledge.grounding import WORD_MATCH, TermGrounder
-from bot.knowledge.search import KnowledgeSearcher, Mode
+from bot.knowledge import evaluation
+from bot.knowledge.answers import DEFAULT_THRESHOLDS, Thresholds
+from bot.knowledge.evaluation import MODES, Case, Scored, load_cases
+from bot.knowledge.grounding import TermGrounder
+from bot.knowledge.search import KnowledgeSearcher
 
 EVAL_DIR = ROOT / "tests" / "eval"
 EVAL_FILE = EVAL_DIR / "questions.jsonl"
@@ -36,26 +37,6 @@ TUNING_SETS = {"tuning": EVAL_FILE, "held-out": EVAL_DIR / "heldout.jsonl",
 TEST_SET = {"decision-test": EVAL_DIR / "decision-test.jsonl"}
 EVAL_SETS = {**TUNING_SETS, **TEST_SET}
 POOL = "pool"
-MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-
-
-@dataclass
-class Case:
-    """One evaluation question."""
-
-    question: str
-    collection: str
-    sources: list[str]
-
-
-def load_cases(path: Path = EVAL_FILE) -> list[Case]:
-    """The evaluation questions."""
-    cases = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            cases.append(Case(row["question"], row["collection"], list(row["sources"])))
-    return cases
 
 
 def build_index(var: Path) -> None:
@@ -63,75 +44,36 @@ def build_index(var: Path) -> None:
     ingest_demo_knowledge(f"sqlite:///{var / 'eval.db'}", var)
 
 
-def _source_of(document: str, collection: str) -> str:
-    return f"{collection}/{document}"
-
-
-def evaluate(searcher: KnowledgeSearcher, cases: list[Case]) -> dict[str, object]:
-    """All figures for one index."""
-    covered = [c for c in cases if c.sources]
-    uncovered = [c for c in cases if not c.sources]
-    figures: dict[str, object] = {"covered_questions": len(covered),
-                                  "uncovered_questions": len(uncovered)}
+def evaluate(searcher: KnowledgeSearcher, cases: list[Case],
+             grounder: TermGrounder) -> dict[str, object]:
+    """All figures for one set."""
+    figures: dict[str, object] = {
+        "covered_questions": sum(c.covered for c in cases),
+        "uncovered_questions": sum(not c.covered for c in cases)}
     for mode in MODES:
-        r1 = r5 = rr = 0.0
-        for case in covered:
-            hits = searcher.search(case.question, [case.collection], k=10, mode=mode)
-            ranks = [i for i, hit in enumerate(hits, 1)
-                     if _source_of(hit.passage.document, hit.passage.collection) in case.sources]
-            first = ranks[0] if ranks else None
-            r1 += first == 1
-            r5 += first is not None and first <= 5
-            rr += 1 / first if first else 0.0
-        n = max(len(covered), 1)
-        figures[mode] = {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": rr / n}
-    figures.update(decision_figures(searcher, covered, uncovered))
+        figures[mode] = evaluation.retrieval(searcher, cases, mode)
+    figures.update(decision_figures(evaluation.score(searcher, cases, grounder)))
     return figures
 
 
-def _share(flags: list[bool]) -> float:
-    return sum(flags) / max(len(flags), 1)
-
-
-def decision_figures(searcher: KnowledgeSearcher, covered: list[Case],
-                     uncovered: list[Case]) -> dict[str, object]:
-    """The "not covered" decision: similarity alone (with a sweep) and the bot's full rule."""
-    grounder = TermGrounder()
-    top: dict[str, float] = {}
-    weakest: dict[str, float] = {}
-    declined: dict[str, bool] = {}
-    outcome: dict[str, str] = {}
-    for case in covered + uncovered:
-        hits = searcher.search(case.question, [case.collection], k=5)
-        top[case.question] = max((h.similarity for h in hits[:3]), default=0.0)
-        weakest[case.question] = min(
-            (score for score, _ in grounder.matches(case.question, evidence_texts(hits))),
-            default=1.0)
-        coverage = judge(case.question, hits, grounder)
-        declined[case.question] = not coverage.covered
-        outcome[case.question] = "answered" if coverage.covered else \
-            "closest" if coverage.closest else "declined"
-
-    def rates(decline: dict[str, bool]) -> dict[str, float]:
-        return {"uncovered_declined": _share([decline[c.question] for c in uncovered]),
-                "covered_wrongly_declined": _share([decline[c.question] for c in covered])}
-
-    sweep = {f"{t / 100:.2f}": rates({q: s < t / 100 for q, s in top.items()})
-             for t in range(30, 72, 2)}
-    word_sweep = {f"{w / 100:.2f}": rates({q: s < COVERED_THRESHOLD or weakest[q] < w / 100
-                                           for q, s in top.items()})
-                  for w in range(36, 58)}
+def decision_figures(scored: list[Scored]) -> dict[str, object]:
+    """The "not covered" decision: similarity alone, the bot's rule, and sweeps of both
+    thresholds (each with the other at its default)."""
+    rule = DEFAULT_THRESHOLDS
+    similarity_only = Thresholds(rule.similarity, 0.0)
     return {
-        "threshold": COVERED_THRESHOLD, "word_match": WORD_MATCH,
-        "similarity_only": rates({q: s < COVERED_THRESHOLD for q, s in top.items()}),
-        "decision": rates(declined),
-        "outcomes": {name: {kind: _share([outcome[c.question] == kind for c in group])
-                            for kind in ("answered", "closest", "declined")}
-                     for name, group in (("covered", covered), ("uncovered", uncovered))},
-        "missed_uncovered": [c.question for c in uncovered if not declined[c.question]],
-        "wrongly_declined": [c.question for c in covered if declined[c.question]],
-        "sweep": sweep,
-        "word_sweep": word_sweep,
+        "threshold": rule.similarity, "word_match": rule.word_match,
+        "similarity_only": evaluation.rates(scored, similarity_only),
+        "decision": evaluation.rates(scored, rule),
+        "outcomes": evaluation.outcomes(scored, rule),
+        "missed_uncovered": [s.case.question for s in scored if not s.case.covered
+                             and rule.covers(s.top_similarity, s.weakest_match)],
+        "wrongly_declined": [s.case.question for s in scored if s.case.covered
+                             and not rule.covers(s.top_similarity, s.weakest_match)],
+        "sweep": {f"{t / 100:.2f}": evaluation.rates(scored, Thresholds(t / 100, 0.0))
+                  for t in range(30, 72, 2)},
+        "word_sweep": {f"{w / 100:.2f}": evaluation.rates(
+            scored, Thresholds(rule.similarity, w / 100)) for w in range(36, 58)},
     }
 
 
@@ -144,8 +86,9 @@ def report(figures: dict[str, object], source: str) -> None:
         m = figures[mode]
         assert isinstance(m, dict)
         print(f"  {mode:8} {m['recall@1']:9.3f} {m['recall@5']:9.3f} {m['mrr']:6.3f}")
-    for key, label in (("similarity_only", f"similarity < {COVERED_THRESHOLD:.2f} only"),
-                       ("decision", f"similarity + word grounding ({WORD_MATCH:.2f})")):
+    rule = DEFAULT_THRESHOLDS
+    for key, label in (("similarity_only", f"similarity < {rule.similarity:.2f} only"),
+                       ("decision", f"similarity + word grounding ({rule.word_match:.2f})")):
         rates = figures[key]
         assert isinstance(rates, dict)
         print(f"  not covered, {label}: {rates['uncovered_declined']:.0%} of uncovered declined "
@@ -160,7 +103,7 @@ def report(figures: dict[str, object], source: str) -> None:
     for key in ("missed_uncovered", "wrongly_declined"):
         print(f"  {key.replace('_', ' ')}: {figures[key]}")
     for key, label in (("sweep", "similarity-only threshold"),
-                       ("word_sweep", f"word-match threshold at similarity {COVERED_THRESHOLD}")):
+                       ("word_sweep", f"word-match threshold at similarity {rule.similarity}")):
         print(f"  {label} sweep (uncovered declined / covered wrongly declined):")
         sweep = figures[key]
         assert isinstance(sweep, dict)
@@ -170,7 +113,7 @@ def report(figures: dict[str, object], source: str) -> None:
 
 
 def main() -> None:
-    """Build the index, evaluate both sets and print."""
+    """Build the index, evaluate every set and the pool, and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
@@ -179,7 +122,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="codesign-eval-") as tmp:
         build_index(Path(tmp))
         searcher = KnowledgeSearcher(Path(tmp))
-        figures = {name: evaluate(searcher, cases) for name, cases in sets.items()}
+        grounder = TermGrounder()
+        figures = {name: evaluate(searcher, cases, grounder) for name, cases in sets.items()}
     write_results("knowledge-eval", dict(figures))
     if args.json:
         print(json.dumps(figures, indent=2))

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.common import fail, store
 from bot.config import var_dir
 from bot.knowledge.documents import FaqFields
+
+if TYPE_CHECKING:
+    from bot.knowledge.answers import Thresholds
+    from bot.knowledge.search import KnowledgeSearcher
 
 app = typer.Typer(help="Load the agency's service documents and search them.",
                   no_args_is_help=True)
@@ -134,26 +139,20 @@ def search(
     """Show what the bot would cite for a question (and whether it counts as covered)."""
     from bot.knowledge.answers import judge
     from bot.knowledge.grounding import TermGrounder
-    from bot.knowledge.search import KnowledgeSearcher
 
     if mode not in ("dense", "bm25", "hybrid"):
         fail("--mode must be dense, bm25 or hybrid")
     if (query is None) == (queries is None):
         fail("give a QUERY or --queries FILE")
-    searcher = KnowledgeSearcher(var_dir())
-    if not searcher.collections():
-        fail("no knowledge has been ingested yet")
-    unknown = [c for c in collection or [] if c not in searcher.collections()]
-    if unknown:
-        fail(f"unknown collection(s): {', '.join(unknown)} "
-             f"(have: {', '.join(searcher.collections())})")
+    searcher = _searcher(collection)
+    thresholds = _thresholds()
     scope = list(collection) if collection else None
     grounder = TermGrounder()
     if queries is not None:
         for line in queries.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 hits = searcher.search(line.strip(), scope, k, mode)  # type: ignore[arg-type]
-                coverage = judge(line.strip(), hits, grounder)
+                coverage = judge(line.strip(), hits, grounder, thresholds)
                 typer.echo(json.dumps({"query": line.strip(), "covered": coverage.covered,
                                        "closest": coverage.closest,
                                        "missing_terms": list(coverage.missing_terms),
@@ -164,7 +163,7 @@ def search(
     if as_json:
         typer.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
         return
-    coverage = judge(query, hits, grounder)
+    coverage = judge(query, hits, grounder, thresholds)
     missing = f" (not mentioned: {', '.join(coverage.missing_terms)})" \
         if coverage.missing_terms else ""
     verdict = "yes" if coverage.covered else \
@@ -176,3 +175,120 @@ def search(
         typer.echo(f"\n{rank}. [{hit.similarity:.2f}] {where}  ({p.collection}: "
                    f"{p.url or p.document})")
         typer.echo("   " + (p.text if len(p.text) < 300 else p.text[:297] + "…"))
+
+
+def _searcher(collections: list[str] | None) -> KnowledgeSearcher:
+    """The live index, failing clearly when it is empty or lacks a named collection."""
+    from bot.knowledge.search import KnowledgeSearcher
+
+    searcher = KnowledgeSearcher(var_dir())
+    if not searcher.collections():
+        fail("no knowledge has been ingested yet")
+    unknown = [c for c in collections or [] if c not in searcher.collections()]
+    if unknown:
+        fail(f"unknown collection(s): {', '.join(unknown)} "
+             f"(have: {', '.join(searcher.collections())})")
+    return searcher
+
+
+def _thresholds() -> Thresholds:
+    from bot.knowledge.answers import Thresholds
+
+    try:
+        return Thresholds.from_env()
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def calibrate(
+    questions: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                     help="JSON Lines of labelled questions: {\"question\": "
+                                          "..., \"collection\": ..., \"sources\": "
+                                          "[\"collection/document\", ...]}; "
+                                          "empty sources = not answered by the documents."),
+    max_wrongly_declined: float = typer.Option(
+        0.10, "--max-wrongly-declined", min=0.0, max=1.0,
+        help="The largest share of answerable questions you accept the bot declining."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check when the bot says "not covered" on your own questions, and suggest thresholds.
+
+    Each question is searched as the bot does: answered, closest passage shown, or declined.
+
+    For answerable questions it also reports whether a listed source is found (recall@1, @5).
+
+    It suggests thresholds declining the most unanswerable ones within --max-wrongly-declined.
+
+    Include questions the documents do not answer: without them nothing can be tuned.
+    """
+    from rich.progress import Progress
+
+    from bot.knowledge import evaluation
+    from bot.knowledge.grounding import TermGrounder
+
+    try:
+        cases = evaluation.load_cases(questions)
+    except ValueError as exc:
+        fail(str(exc))
+    if not cases:
+        fail(f"{questions} holds no questions")
+    searcher = _searcher(sorted({c.collection for c in cases if c.collection}))
+    current = _thresholds()
+    grounder = TermGrounder()
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Searching the questions", total=len(cases))
+        scored = evaluation.score(searcher, cases, grounder,
+                                  on_case=lambda: progress.advance(task))
+    covered = sum(c.covered for c in cases)
+    suggested = evaluation.recommend(scored, max_wrongly_declined, current) \
+        if 0 < covered < len(cases) else None
+    report = {
+        "questions": len(cases), "answerable": covered, "unanswerable": len(cases) - covered,
+        "retrieval": evaluation.retrieval(searcher, cases, "hybrid") if covered else None,
+        "current": {"similarity": current.similarity, "word_match": current.word_match,
+                    **evaluation.rates(scored, current),
+                    "outcomes": evaluation.outcomes(scored, current)},
+        "suggested": None if suggested is None else {
+            "similarity": suggested.similarity, "word_match": suggested.word_match,
+            **evaluation.rates(scored, suggested)},
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    _print_calibration(report, max_wrongly_declined)
+
+
+def _print_calibration(report: dict[str, Any], limit: float) -> None:
+    typer.echo(f"{report['questions']} questions: {report['answerable']} the documents answer, "
+               f"{report['unanswerable']} they do not.")
+    if report["retrieval"]:
+        r = report["retrieval"]
+        typer.echo(f"A listed source is the first passage for {r['recall@1']:.0%} of the "
+                   f"answerable questions and in the top 5 for {r['recall@5']:.0%}.")
+    now = report["current"]
+    typer.echo(f"\nNow (similarity {now['similarity']:.2f}, word match {now['word_match']:.2f}): "
+               f"{now['uncovered_declined']:.0%} of unanswerable questions declined, "
+               f"{now['covered_wrongly_declined']:.0%} of answerable ones wrongly declined.")
+    for group, shares in now["outcomes"].items():
+        typer.echo(f"  {group}: {shares['answered']:.0%} answered, {shares['closest']:.0%} "
+                   f"closest passage with a caveat, {shares['declined']:.0%} declined")
+    if not report["unanswerable"] or not report["answerable"]:
+        typer.echo("\nNo suggestion: the file needs both questions the documents answer and "
+                   "questions they do not.")
+        return
+    best = report["suggested"]
+    if best is None:
+        typer.echo(f"\nNo thresholds wrongly decline at most {limit:.0%} of the answerable "
+                   "questions; raise --max-wrongly-declined or improve the documents.")
+        return
+    typer.echo(f"\nSuggested (at most {limit:.0%} wrongly declined): similarity "
+               f"{best['similarity']:.2f}, word match {best['word_match']:.2f}: "
+               f"{best['uncovered_declined']:.0%} of unanswerable questions declined, "
+               f"{best['covered_wrongly_declined']:.0%} of answerable ones wrongly declined.")
+    typer.echo("To use them, set for the action server (and this CLI):\n"
+               f"  CODESIGN_ANSWER_SIMILARITY={best['similarity']:.2f}\n"
+               f"  CODESIGN_ANSWER_WORD_MATCH={best['word_match']:.2f}")
+    if report["questions"] < 100:
+        typer.echo("With fewer than 100 questions these rates are rough; check the "
+                   "suggestion on questions it was not chosen on before relying on it.")

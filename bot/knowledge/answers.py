@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
 from bot.knowledge.chunking import SENTENCE_RE
-from bot.knowledge.grounding import STOPWORDS, TermGrounder
+from bot.knowledge.grounding import STOPWORDS, WORD_MATCH, TermGrounder
 from bot.knowledge.search import Hit
 
 # Dense cosine similarity of the best passage below which the documents are taken not to
@@ -26,6 +27,59 @@ MAX_ANSWER_CHARS = 420
 # of reply is not blind; it changes how a "not covered" reply looks, not whether a question
 # counts as covered.
 CLOSEST_SIMILARITY = 0.50
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the documents count as answering a question.
+
+    Covered when the best passages are at least ``similarity`` similar to the question and
+    every word of what it asks matches a word of the cited passages at least
+    ``word_match`` (``grounding.TermGrounder.matches``). The defaults were chosen on this
+    project's evaluation sets; ``codesign knowledge calibrate`` finds an agency's own from
+    questions about its documents, set with ``CODESIGN_ANSWER_SIMILARITY`` and
+    ``CODESIGN_ANSWER_WORD_MATCH``.
+    """
+
+    similarity: float = COVERED_THRESHOLD
+    word_match: float = WORD_MATCH
+    closest: float = CLOSEST_SIMILARITY
+
+    def __post_init__(self) -> None:
+        for name in ("similarity", "word_match", "closest"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"the {name.replace('_', ' ')} threshold must be between "
+                                 f"0 and 1, not {value}")
+
+    def covers(self, top_similarity: float, weakest_match: float) -> bool:
+        """The decision, from the best similarity and the least-matched asked word."""
+        return top_similarity >= self.similarity and weakest_match >= self.word_match
+
+    @classmethod
+    def from_env(cls) -> Thresholds:
+        """The defaults, overridden by ``CODESIGN_ANSWER_SIMILARITY`` and
+        ``CODESIGN_ANSWER_WORD_MATCH`` when set.
+
+        Raises:
+            ValueError: when a variable is not a number between 0 and 1.
+        """
+        values: dict[str, float] = {}
+        for name, variable in (("similarity", "CODESIGN_ANSWER_SIMILARITY"),
+                               ("word_match", "CODESIGN_ANSWER_WORD_MATCH")):
+            raw = os.environ.get(variable, "").strip()
+            if raw:
+                try:
+                    values[name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{variable} must be a number between 0 and 1, "
+                                     f"not {raw!r}") from None
+                if not 0.0 <= values[name] <= 1.0:
+                    raise ValueError(f"{variable} must be between 0 and 1, not {raw}")
+        return cls(**values)
+
+
+DEFAULT_THRESHOLDS = Thresholds()
 
 
 @dataclass(frozen=True)
@@ -67,9 +121,9 @@ class GroundedAnswer:
         return self.hits[0].similarity if self.hits else None
 
 
-def is_covered(hits: list[Hit], threshold: float = COVERED_THRESHOLD) -> bool:
-    """Whether the best hits are similar enough to the question to be worth checking."""
-    return bool(hits) and max(hit.similarity for hit in hits[:SIMILARITY_PASSAGES]) >= threshold
+def top_similarity(hits: list[Hit]) -> float:
+    """The best similarity among the top hits (0.0 without hits)."""
+    return max((hit.similarity for hit in hits[:SIMILARITY_PASSAGES]), default=0.0)
 
 
 def evidence_texts(hits: list[Hit]) -> list[str]:
@@ -78,16 +132,18 @@ def evidence_texts(hits: list[Hit]) -> list[str]:
             for h in hits[:EVIDENCE_PASSAGES]]
 
 
-def judge(question: str, hits: list[Hit], grounder: TermGrounder) -> Coverage:
+def judge(question: str, hits: list[Hit], grounder: TermGrounder,
+          thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Coverage:
     """Covered when the top passages are similar enough and mention what is asked about;
     when they miss words but are clearly on topic, the closest passage is worth showing."""
-    if not is_covered(hits):
+    top = top_similarity(hits)
+    if not hits or not thresholds.covers(top, 1.0):
         return Coverage(False)
-    missing = grounder.ungrounded(question, evidence_texts(hits))
-    if not missing:
+    matches = grounder.matches(question, evidence_texts(hits))
+    if thresholds.covers(top, min((score for score, _ in matches), default=1.0)):
         return Coverage(True)
-    return Coverage(False, tuple(missing),
-                    closest=is_covered(hits, threshold=CLOSEST_SIMILARITY))
+    missing = tuple(term for score, term in matches if score < thresholds.word_match)
+    return Coverage(False, missing, closest=top >= thresholds.closest)
 
 
 def _terms(text: str) -> set[str]:

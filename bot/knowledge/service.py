@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.knowledge.answers import Coverage, GroundedAnswer, compose, judge
+from bot.knowledge.answers import Coverage, GroundedAnswer, Thresholds, compose, judge
 from bot.knowledge.embedder import embed
 from bot.knowledge.grounding import TermGrounder, content_terms
 from bot.knowledge.search import KnowledgeSearcher
@@ -15,9 +15,12 @@ DEFAULT_K = 5
 class KnowledgeService:
     """Answers service questions from the live index under ``var``."""
 
-    def __init__(self, var: Path) -> None:
+    def __init__(self, var: Path, thresholds: Thresholds | None = None) -> None:
+        """``thresholds``: when the documents count as answering (default: from the
+        environment, ``Thresholds.from_env``)."""
         self.searcher = KnowledgeSearcher(var)
         self.grounder = TermGrounder()
+        self.thresholds = thresholds or Thresholds.from_env()
 
     def answer(self, question: str, collections: list[str] | None) -> GroundedAnswer:
         """A sourced answer, searching ``collections`` (None: every collection)."""
@@ -29,7 +32,7 @@ class KnowledgeService:
         vectors = embed([question, *fresh])
         self.grounder.remember(fresh, vectors[1:])
         hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid", vectors[0])
-        return compose(question, hits, judge(question, hits, self.grounder))
+        return compose(question, hits, judge(question, hits, self.grounder, self.thresholds))
 
     def warm_up(self) -> None:
         """Load the model and the live index now, not on the first question."""

@@ -1,0 +1,169 @@
+"""How well the knowledge base answers a set of labelled questions, and which thresholds
+suit it.
+
+A labelled question file is JSON Lines, one question per line::
+
+    {"question": "is the library open on sunday", "collection": "libraries",
+     "sources": ["libraries/opening-hours.md"]}
+
+``sources`` lists the documents (``collection/document``) that answer it; an empty list
+means the documents do not answer it. ``collection`` is optional (all collections are
+searched without it). ``bench/knowledge_eval.py`` reports the project's own sets and
+``codesign knowledge calibrate`` an agency's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.answers import Thresholds, evidence_texts, top_similarity
+from bot.knowledge.grounding import TermGrounder
+from bot.knowledge.search import KnowledgeSearcher, Mode
+
+MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+#: The thresholds tried when calibrating (cosine similarities, in hundredths).
+GRID = [step / 100 for step in range(30, 71)]
+OUTCOMES = ("answered", "closest", "declined")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled question."""
+
+    question: str
+    collection: str | None
+    sources: list[str]
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.sources)
+
+
+def load_cases(path: Path) -> list[Case]:
+    """The labelled questions of ``path``.
+
+    Raises:
+        ValueError: naming the line, when a line is not a JSON object with a non-empty
+            ``question`` string, a list of ``sources`` strings and an optional
+            ``collection`` string.
+    """
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{number}: expected a JSON object")
+        question, sources = row.get("question"), row.get("sources", [])
+        collection = row.get("collection")
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(f"{path}:{number}: \"question\" must be a non-empty string")
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise ValueError(f"{path}:{number}: \"sources\" must be a list of "
+                             "\"collection/document\" strings")
+        if collection is not None and not isinstance(collection, str):
+            raise ValueError(f"{path}:{number}: \"collection\" must be a string")
+        cases.append(Case(question.strip(), collection or None, list(sources)))
+    return cases
+
+
+def _scope(case: Case) -> list[str] | None:
+    return [case.collection] if case.collection else None
+
+
+def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
+              mode: Mode) -> dict[str, float]:
+    """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
+    covered = [case for case in cases if case.covered]
+    r1 = r5 = rr = 0.0
+    for case in covered:
+        hits = searcher.search(case.question, _scope(case), k=10, mode=mode)
+        ranks = [i for i, hit in enumerate(hits, 1)
+                 if f"{hit.passage.collection}/{hit.passage.document}" in case.sources]
+        first = ranks[0] if ranks else None
+        r1 += first == 1
+        r5 += first is not None and first <= 5
+        rr += 1 / first if first else 0.0
+    n = max(len(covered), 1)
+    return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": rr / n}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What the decision needs of one question: its best similarity and the match of its
+    least-matched asked word (``grounding.TermGrounder.matches``)."""
+
+    case: Case
+    top_similarity: float
+    weakest_match: float
+
+    def outcome(self, thresholds: Thresholds) -> str:
+        """answered, closest (declined with the closest passage shown) or declined."""
+        if thresholds.covers(self.top_similarity, self.weakest_match):
+            return "answered"
+        if thresholds.covers(self.top_similarity, 1.0) and \
+                self.top_similarity >= thresholds.closest:
+            return "closest"
+        return "declined"
+
+
+def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrounder,
+          on_case: Callable[[], None] | None = None) -> list[Scored]:
+    """Search each question as the bot does and keep what the decision needs."""
+    scored = []
+    for case in cases:
+        hits = searcher.search(case.question, _scope(case), k=5)
+        matches = grounder.matches(case.question, evidence_texts(hits)) if hits else []
+        scored.append(Scored(case, top_similarity(hits),
+                             min((s for s, _ in matches), default=1.0 if hits else 0.0)))
+        if on_case is not None:
+            on_case()
+    return scored
+
+
+def rates(scored: list[Scored], thresholds: Thresholds) -> dict[str, float]:
+    """The share of uncovered questions declined and of covered ones wrongly declined."""
+    def declined(group: list[Scored]) -> float:
+        flags = [not thresholds.covers(s.top_similarity, s.weakest_match) for s in group]
+        return sum(flags) / max(len(flags), 1)
+
+    return {"uncovered_declined": declined([s for s in scored if not s.case.covered]),
+            "covered_wrongly_declined": declined([s for s in scored if s.case.covered])}
+
+
+def outcomes(scored: list[Scored], thresholds: Thresholds) -> dict[str, dict[str, float]]:
+    """What citizens would see, for covered and for uncovered questions."""
+    shares = {}
+    for name, group in (("covered", [s for s in scored if s.case.covered]),
+                        ("uncovered", [s for s in scored if not s.case.covered])):
+        seen = [s.outcome(thresholds) for s in group]
+        shares[name] = {kind: seen.count(kind) / max(len(seen), 1) for kind in OUTCOMES}
+    return shares
+
+
+def recommend(scored: list[Scored], max_wrongly_declined: float = 0.10,
+              current: Thresholds | None = None) -> Thresholds | None:
+    """The thresholds that decline the most uncovered questions while wrongly declining at
+    most ``max_wrongly_declined`` of the covered ones (fewer wrong declines, then the
+    pair nearest ``current``, break ties); None when no pair keeps to the limit."""
+    current = current or Thresholds()
+    best: tuple[float, float, float] | None = None
+    chosen = None
+    for similarity in GRID:
+        for word_match in GRID:
+            candidate = Thresholds(similarity, word_match, current.closest)
+            r = rates(scored, candidate)
+            if r["covered_wrongly_declined"] > max_wrongly_declined + 1e-9:
+                continue
+            distance = abs(similarity - current.similarity) + \
+                abs(word_match - current.word_match)
+            key = (-r["uncovered_declined"], r["covered_wrongly_declined"], distance)
+            if best is None or key < best:
+                best, chosen = key, candidate
+    return chosen
