@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import uuid
@@ -83,7 +85,8 @@ def test_full_consultation_every_question_type(stack: Stack) -> None:
     assert record["answers"]["evenings"] == 4 and record["status"] == "completed"
     csv_out = cli(stack, "export", LIBRARY, "--format", "csv")
     assert csv_out.returncode == 0, csv_out.stderr
-    rows = [line for line in csv_out.stdout.splitlines() if f",{participation.id}," in line]
+    rows = [row for row in csv.DictReader(io.StringIO(csv_out.stdout))
+            if row["participation_id"] == str(participation.id)]
     assert len(rows) == 8
 
 
