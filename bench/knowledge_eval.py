@@ -60,20 +60,24 @@ def decision_figures(scored: list[Scored]) -> dict[str, object]:
     """The "not covered" decision: similarity alone, the bot's rule, and sweeps of both
     thresholds (each with the other at its default)."""
     rule = DEFAULT_THRESHOLDS
-    similarity_only = Thresholds(rule.similarity, 0.0)
+    similarity_only = Thresholds(rule.similarity, 0.0, 0.0)
     return {
         "threshold": rule.similarity, "word_match": rule.word_match,
         "similarity_only": evaluation.rates(scored, similarity_only),
         "decision": evaluation.rates(scored, rule),
         "outcomes": evaluation.outcomes(scored, rule),
         "missed_uncovered": [s.case.question for s in scored if not s.case.covered
-                             and rule.covers(s.top_similarity, s.weakest_match)],
+                             and s.covered_by(rule)],
         "wrongly_declined": [s.case.question for s in scored if s.case.covered
-                             and not rule.covers(s.top_similarity, s.weakest_match)],
-        "sweep": {f"{t / 100:.2f}": evaluation.rates(scored, Thresholds(t / 100, 0.0))
+                             and not s.covered_by(rule)],
+        "sweep": {f"{t / 100:.2f}": evaluation.rates(scored, Thresholds(t / 100, 0.0, 0.0))
                   for t in range(30, 72, 2)},
         "word_sweep": {f"{w / 100:.2f}": evaluation.rates(
-            scored, Thresholds(rule.similarity, w / 100)) for w in range(36, 58)},
+            scored, Thresholds(rule.similarity, w / 100, rule.offered_match))
+            for w in range(36, 58)},
+        "offered_sweep": {f"{o / 100:.2f}": evaluation.rates(
+            scored, Thresholds(rule.similarity, rule.word_match, o / 100))
+            for o in range(40, 95, 5)},
     }
 
 
@@ -88,7 +92,8 @@ def report(figures: dict[str, object], source: str) -> None:
         print(f"  {mode:8} {m['recall@1']:9.3f} {m['recall@5']:9.3f} {m['mrr']:6.3f}")
     rule = DEFAULT_THRESHOLDS
     for key, label in (("similarity_only", f"similarity < {rule.similarity:.2f} only"),
-                       ("decision", f"similarity + word grounding ({rule.word_match:.2f})")):
+                       ("decision", f"similarity + word grounding ({rule.word_match:.2f}, "
+                                    f"{rule.offered_match:.2f} for 'is there…' questions)")):
         rates = figures[key]
         assert isinstance(rates, dict)
         print(f"  not covered, {label}: {rates['uncovered_declined']:.0%} of uncovered declined "
@@ -103,7 +108,9 @@ def report(figures: dict[str, object], source: str) -> None:
     for key in ("missed_uncovered", "wrongly_declined"):
         print(f"  {key.replace('_', ' ')}: {figures[key]}")
     for key, label in (("sweep", "similarity-only threshold"),
-                       ("word_sweep", f"word-match threshold at similarity {rule.similarity}")):
+                       ("word_sweep", "word-match threshold (the others as used)"),
+                       ("offered_sweep", "word match for 'is there…' questions (the others "
+                                         "as used)")):
         print(f"  {label} sweep (uncovered declined / covered wrongly declined):")
         sweep = figures[key]
         assert isinstance(sweep, dict)

@@ -247,16 +247,23 @@ def calibrate(
         "questions": len(cases), "answerable": covered, "unanswerable": len(cases) - covered,
         "retrieval": evaluation.retrieval(searcher, cases, "hybrid") if covered else None,
         "current": {"similarity": current.similarity, "word_match": current.word_match,
+                    "offered_match": current.offered_match,
                     **evaluation.rates(scored, current),
                     "outcomes": evaluation.outcomes(scored, current)},
         "suggested": None if suggested is None else {
             "similarity": suggested.similarity, "word_match": suggested.word_match,
-            **evaluation.rates(scored, suggested)},
+            "offered_match": suggested.offered_match, **evaluation.rates(scored, suggested)},
     }
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
     _print_calibration(report, max_wrongly_declined)
+
+
+def _settings(thresholds: dict[str, Any]) -> str:
+    return (f"similarity {thresholds['similarity']:.2f}, word match "
+            f"{thresholds['word_match']:.2f}, {thresholds['offered_match']:.2f} for "
+            "'is there…' questions")
 
 
 def _print_calibration(report: dict[str, Any], limit: float) -> None:
@@ -267,7 +274,7 @@ def _print_calibration(report: dict[str, Any], limit: float) -> None:
         typer.echo(f"A listed source is the first passage for {r['recall@1']:.0%} of the "
                    f"answerable questions and in the top 5 for {r['recall@5']:.0%}.")
     now = report["current"]
-    typer.echo(f"\nNow (similarity {now['similarity']:.2f}, word match {now['word_match']:.2f}): "
+    typer.echo(f"\nNow ({_settings(now)}): "
                f"{now['uncovered_declined']:.0%} of unanswerable questions declined, "
                f"{now['covered_wrongly_declined']:.0%} of answerable ones wrongly declined.")
     for group, shares in now["outcomes"].items():
@@ -282,13 +289,13 @@ def _print_calibration(report: dict[str, Any], limit: float) -> None:
         typer.echo(f"\nNo thresholds wrongly decline at most {limit:.0%} of the answerable "
                    "questions; raise --max-wrongly-declined or improve the documents.")
         return
-    typer.echo(f"\nSuggested (at most {limit:.0%} wrongly declined): similarity "
-               f"{best['similarity']:.2f}, word match {best['word_match']:.2f}: "
+    typer.echo(f"\nSuggested (at most {limit:.0%} wrongly declined; {_settings(best)}): "
                f"{best['uncovered_declined']:.0%} of unanswerable questions declined, "
                f"{best['covered_wrongly_declined']:.0%} of answerable ones wrongly declined.")
     typer.echo("To use them, set for the action server (and this CLI):\n"
                f"  CODESIGN_ANSWER_SIMILARITY={best['similarity']:.2f}\n"
-               f"  CODESIGN_ANSWER_WORD_MATCH={best['word_match']:.2f}")
+               f"  CODESIGN_ANSWER_WORD_MATCH={best['word_match']:.2f}\n"
+               f"  CODESIGN_ANSWER_OFFERED_MATCH={best['offered_match']:.2f}")
     if report["questions"] < 100:
         typer.echo("With fewer than 100 questions these rates are rough; check the "
                    "suggestion on questions it was not chosen on before relying on it.")

@@ -19,13 +19,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bot.knowledge.answers import Thresholds, evidence_texts, top_similarity
 from bot.knowledge.grounding import TermGrounder
+from bot.knowledge.question_focus import asks_if_offered
 from bot.knowledge.search import KnowledgeSearcher, Mode
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-#: The thresholds tried when calibrating (cosine similarities, in hundredths).
+#: The thresholds tried when calibrating (cosine similarities).
 GRID = [step / 100 for step in range(30, 71)]
+OFFERED_GRID = [step / 100 for step in range(30, 91, 5)]
 OUTCOMES = ("answered", "closest", "declined")
 
 
@@ -96,16 +100,22 @@ def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
 
 @dataclass(frozen=True)
 class Scored:
-    """What the decision needs of one question: its best similarity and the match of its
-    least-matched asked word (``grounding.TermGrounder.matches``)."""
+    """What the decision needs of one question: its best similarity, the match of its
+    least-matched asked word (``grounding.TermGrounder.matches``) and whether it asks if
+    something is offered (``question_focus.asks_if_offered``)."""
 
     case: Case
     top_similarity: float
     weakest_match: float
+    offered: bool = False
+
+    def covered_by(self, thresholds: Thresholds) -> bool:
+        """Whether the bot would answer it under ``thresholds``."""
+        return thresholds.covers(self.top_similarity, self.weakest_match, self.offered)
 
     def outcome(self, thresholds: Thresholds) -> str:
         """answered, closest (declined with the closest passage shown) or declined."""
-        if thresholds.covers(self.top_similarity, self.weakest_match):
+        if self.covered_by(thresholds):
             return "answered"
         if thresholds.covers(self.top_similarity, 1.0) and \
                 self.top_similarity >= thresholds.closest:
@@ -121,7 +131,8 @@ def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrou
         hits = searcher.search(case.question, _scope(case), k=5)
         matches = grounder.matches(case.question, evidence_texts(hits)) if hits else []
         scored.append(Scored(case, top_similarity(hits),
-                             min((s for s, _ in matches), default=1.0 if hits else 0.0)))
+                             min((s for s, _ in matches), default=1.0 if hits else 0.0),
+                             asks_if_offered(case.question)))
         if on_case is not None:
             on_case()
     return scored
@@ -130,7 +141,7 @@ def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrou
 def rates(scored: list[Scored], thresholds: Thresholds) -> dict[str, float]:
     """The share of uncovered questions declined and of covered ones wrongly declined."""
     def declined(group: list[Scored]) -> float:
-        flags = [not thresholds.covers(s.top_similarity, s.weakest_match) for s in group]
+        flags = [not s.covered_by(thresholds) for s in group]
         return sum(flags) / max(len(flags), 1)
 
     return {"uncovered_declined": declined([s for s in scored if not s.case.covered]),
@@ -151,19 +162,31 @@ def recommend(scored: list[Scored], max_wrongly_declined: float = 0.10,
               current: Thresholds | None = None) -> Thresholds | None:
     """The thresholds that decline the most uncovered questions while wrongly declining at
     most ``max_wrongly_declined`` of the covered ones (fewer wrong declines, then the
-    pair nearest ``current``, break ties); None when no pair keeps to the limit."""
+    set nearest ``current``, break ties); None when no set keeps to the limit."""
     current = current or Thresholds()
+    if not scored:
+        return None
+    top = np.array([s.top_similarity for s in scored])
+    weakest = np.array([s.weakest_match for s in scored])
+    offered = np.array([s.offered for s in scored])
+    covered = np.array([s.case.covered for s in scored])
+    n_covered, n_uncovered = max(covered.sum(), 1), max((~covered).sum(), 1)
     best: tuple[float, float, float] | None = None
     chosen = None
     for similarity in GRID:
+        on_topic = top >= similarity
         for word_match in GRID:
-            candidate = Thresholds(similarity, word_match, current.closest)
-            r = rates(scored, candidate)
-            if r["covered_wrongly_declined"] > max_wrongly_declined + 1e-9:
-                continue
-            distance = abs(similarity - current.similarity) + \
-                abs(word_match - current.word_match)
-            key = (-r["uncovered_declined"], r["covered_wrongly_declined"], distance)
-            if best is None or key < best:
-                best, chosen = key, candidate
+            for offered_match in OFFERED_GRID:
+                needed = np.where(offered, offered_match, word_match)
+                declined = ~(on_topic & (weakest >= needed))
+                wrong = (declined & covered).sum() / n_covered
+                if wrong > max_wrongly_declined + 1e-9:
+                    continue
+                distance = abs(similarity - current.similarity) + \
+                    abs(word_match - current.word_match) + \
+                    abs(offered_match - current.offered_match)
+                key = (-(declined & ~covered).sum() / n_uncovered, wrong, distance)
+                if best is None or key < best:
+                    best = key
+                    chosen = Thresholds(similarity, word_match, offered_match, current.closest)
     return chosen

@@ -13,6 +13,11 @@ A sentence asks when one of its clauses opens like a question ("is there…", "h
 backstory; the rest stays, so a list after a comma ("is there a cafe, toilets or
 parking") is kept whole. A message with no asking clause ("opening hours sunday",
 "I want to book a pitch") is all focus.
+
+Questions asking whether something exists or is offered ("is there a skate park?",
+"does the library lend drills?", "can I borrow a laptop?") are told apart
+(``asks_if_offered``): the documents answer them only by naming the thing itself, so a
+merely related word ("computers" for "laptop") must not count (``answers.Thresholds``).
 """
 
 from __future__ import annotations
@@ -32,23 +37,47 @@ FILLERS = frozenset({"so", "and", "but", "also", "then", "ok", "okay", "please",
 
 SENTENCE_BREAK = re.compile(r"[.?!;:\n]+")
 CLAUSE_BREAK = re.compile(r",| - | – ")
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+#: Openings (after fillers, lower case, apostrophes dropped) asking whether something
+#: exists or is offered; "do I have to…" and "does my dog have to…" are not.
+OFFER_QUESTION = re.compile(
+    r"(?:is|are) there\b|is anywhere\b|have you got\b"
+    r"|(?:do|does) (?:the |a |any |your )?[\w-]+(?: [\w-]+)? "
+    r"(?:have|sell|lend|offer|run|do)\b(?! to\b)"
+    r"|can (?:i|we|you) (?:borrow|hire|rent|buy)\b")
+
+
+def _opening(clause: str) -> str:
+    """``clause``'s words after any filler words, lower case, apostrophes dropped."""
+    words = [w.casefold().replace("'", "").replace("’", "") for w in WORD.findall(clause)]
+    while words and words[0] in FILLERS:
+        words.pop(0)
+    return " ".join(words)
 
 
 def _asks(clause: str) -> bool:
     """Whether ``clause`` opens like a question (after any filler words)."""
-    words = [w.casefold().replace("'", "").replace("’", "") for w in WORD.findall(clause)]
-    while words and words[0] in FILLERS:
-        words.pop(0)
-    return bool(words) and words[0] in ASKING_OPENERS
+    return _opening(clause).split(" ", 1)[0] in ASKING_OPENERS
 
 
-def asked_part(message: str) -> str:
-    """The clauses of ``message`` that ask something (the whole message when none does)."""
+def _questions(message: str) -> list[str]:
+    """Each sentence's part from its first asking clause on (sentences asking nothing
+    are left out)."""
     asked = []
     for sentence in SENTENCE_BREAK.split(message):
         clauses = [c.strip() for c in CLAUSE_BREAK.split(sentence) if c.strip()]
         first = next((i for i, clause in enumerate(clauses) if _asks(clause)), None)
         if first is not None:
             asked.append(" ".join(clauses[first:]))
-    return " ".join(asked) or message
+    return asked
+
+
+def asked_part(message: str) -> str:
+    """The clauses of ``message`` that ask something (the whole message when none does)."""
+    return " ".join(_questions(message)) or message
+
+
+def asks_if_offered(message: str) -> bool:
+    """Whether ``message`` asks if something exists or is offered ("is there…", "do you
+    have…", "does the library lend…", "can I borrow…")."""
+    return any(OFFER_QUESTION.match(_opening(question)) for question in _questions(message))

@@ -81,7 +81,7 @@ def test_outside_a_consultation_a_question_is_answered_with_its_source(
 def test_uncovered_question_outside_is_declined_and_can_be_passed_on(
         engine: ConversationEngine) -> None:
     citizen = Citizen(engine)
-    result = citizen.say("can I get married in the library?", intent="ask_service",
+    result = citizen.say("can I get my passport photo taken at the library?", intent="ask_service",
                          confidence=0.9)
     assert "can’t find anything" in text_of(result) and "Source" not in text_of(result)
     assert result.state is not None and result.state["mode"] == "forward"

@@ -14,8 +14,9 @@ from bot.knowledge.evaluation import Case, Scored, load_cases
 from tests.unit.test_knowledge import docs  # noqa: F401  (the fixture)
 
 
-def _scored(covered: bool, top: float, weakest: float) -> Scored:
-    return Scored(Case("q", None, ["libraries/x.md"] if covered else []), top, weakest)
+def _scored(covered: bool, top: float, weakest: float, offered: bool = False) -> Scored:
+    return Scored(Case("q", None, ["libraries/x.md"] if covered else []), top, weakest,
+                  offered)
 
 
 def test_load_cases_reads_questions_with_optional_collection(tmp_path: Path) -> None:
@@ -42,8 +43,11 @@ def test_a_bad_line_is_named(tmp_path: Path, line: str, problem: str) -> None:
 
 
 def test_outcomes_follow_the_thresholds() -> None:
-    rule = Thresholds(similarity=0.44, word_match=0.44, closest=0.50)
+    rule = Thresholds(similarity=0.44, word_match=0.44, offered_match=0.65, closest=0.50)
     assert _scored(True, 0.60, 1.00).outcome(rule) == "answered"
+    assert _scored(True, 0.60, 0.60).outcome(rule) == "answered"
+    assert _scored(True, 0.60, 0.60, offered=True).outcome(rule) == "closest"
+    assert _scored(True, 0.60, 0.70, offered=True).outcome(rule) == "answered"
     assert _scored(True, 0.60, 0.30).outcome(rule) == "closest"
     assert _scored(True, 0.46, 0.30).outcome(rule) == "declined"  # on topic, but barely
     assert _scored(True, 0.40, 1.00).outcome(rule) == "declined"
@@ -52,7 +56,7 @@ def test_outcomes_follow_the_thresholds() -> None:
 def test_rates_and_the_suggestion_keep_to_the_limit() -> None:
     scored = [_scored(True, 0.60, 0.90), _scored(True, 0.55, 0.52), _scored(True, 0.70, 0.53),
               _scored(False, 0.58, 0.50), _scored(False, 0.45, 0.60), _scored(False, 0.38, 0.90)]
-    now = Thresholds(0.44, 0.44)
+    now = Thresholds(0.44, 0.44, 0.44)
     assert evaluation.rates(scored, now) == {"uncovered_declined": pytest.approx(1 / 3),
                                              "covered_wrongly_declined": 0.0}
     best = evaluation.recommend(scored, max_wrongly_declined=0.0, current=now)
@@ -63,7 +67,12 @@ def test_rates_and_the_suggestion_keep_to_the_limit() -> None:
     # Declining everything unanswerable would cost answerable ones: the limit decides.
     loose = evaluation.recommend(scored, max_wrongly_declined=0.5, current=now)
     assert loose is not None and evaluation.rates(scored, loose)["uncovered_declined"] == 1.0
-    # An answerable question below every threshold tried: no pair keeps to 0 %.
+    # A stricter match for "is there…" questions is found when only it separates them.
+    offers = [_scored(True, 0.6, 0.9, offered=True), _scored(False, 0.6, 0.6, offered=True),
+              _scored(True, 0.6, 0.5)]
+    best = evaluation.recommend(offers, max_wrongly_declined=0.0, current=now)
+    assert best is not None and 0.6 < best.offered_match <= 0.9 and best.word_match <= 0.5
+    # An answerable question below every threshold tried: no set keeps to 0 %.
     assert evaluation.recommend([_scored(True, 0.2, 0.2), _scored(False, 0.9, 0.9)], 0.0) \
         is None
 
@@ -72,7 +81,8 @@ def test_thresholds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert Thresholds.from_env() == Thresholds()
     monkeypatch.setenv("CODESIGN_ANSWER_SIMILARITY", "0.5")
     monkeypatch.setenv("CODESIGN_ANSWER_WORD_MATCH", " 0.41 ")
-    assert (Thresholds.from_env().similarity, Thresholds.from_env().word_match) == (0.5, 0.41)
+    monkeypatch.setenv("CODESIGN_ANSWER_OFFERED_MATCH", "0.7")
+    assert Thresholds.from_env() == Thresholds(0.5, 0.41, 0.7)
     for bad in ("high", "1.5", "-0.1"):
         monkeypatch.setenv("CODESIGN_ANSWER_WORD_MATCH", bad)
         with pytest.raises(ValueError, match="CODESIGN_ANSWER_WORD_MATCH must be"):
@@ -110,6 +120,7 @@ def test_cli_calibrate_reports_and_suggests(docs: Path, tmp_path: Path,  # noqa:
     text = runner.invoke(app, ["knowledge", "calibrate", str(questions)]).output
     assert "5 questions: 3 the documents answer, 2 they do not." in text
     assert f"CODESIGN_ANSWER_WORD_MATCH={suggested['word_match']:.2f}" in text
+    assert f"CODESIGN_ANSWER_OFFERED_MATCH={suggested['offered_match']:.2f}" in text
     assert "rough" in text  # fewer than 100 questions
     only_answerable = tmp_path / "answerable.jsonl"
     only_answerable.write_text(questions.read_text().splitlines()[0] + "\n")
