@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
+
+from bot import jsonlines
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken files are reported by us
 
@@ -281,18 +282,10 @@ def _read_text(text: str, name: str) -> Document:
 
 
 def _jsonl_rows(text: str, name: str) -> list[dict[str, str]]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(f"{name}: line {number} is not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise DocumentError(f"{name}: line {number} is not a JSON object")
-        rows.append(row)
-    return rows
+    try:
+        return [row for _, row in jsonlines.objects(text)]
+    except ValueError as exc:
+        raise DocumentError(f"{name}: {exc}") from exc
 
 
 def _read_faq_rows(rows: list[dict[str, str]], name: str, faq: FaqFields,

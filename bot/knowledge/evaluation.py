@@ -14,13 +14,13 @@ searched without it). ``bench/knowledge_eval.py`` reports the project's own sets
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from bot import jsonlines
 from bot.knowledge.answers import Thresholds, evidence_texts, top_similarity
 from bot.knowledge.grounding import TermGrounder
 from bot.knowledge.question_focus import asks_if_offered
@@ -54,25 +54,21 @@ def load_cases(path: Path) -> list[Case]:
             ``question`` string, a list of ``sources`` strings and an optional
             ``collection`` string.
     """
+    try:
+        rows = jsonlines.objects(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}:{number}: expected a JSON object")
+    for number, row in rows:
         question, sources = row.get("question"), row.get("sources", [])
         collection = row.get("collection")
         if not isinstance(question, str) or not question.strip():
-            raise ValueError(f"{path}:{number}: \"question\" must be a non-empty string")
+            raise ValueError(f"{path}: line {number}: \"question\" must be a non-empty string")
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise ValueError(f"{path}:{number}: \"sources\" must be a list of "
+            raise ValueError(f"{path}: line {number}: \"sources\" must be a list of "
                              "\"collection/document\" strings")
         if collection is not None and not isinstance(collection, str):
-            raise ValueError(f"{path}:{number}: \"collection\" must be a string")
+            raise ValueError(f"{path}: line {number}: \"collection\" must be a string")
         cases.append(Case(question.strip(), collection or None, list(sources)))
     return cases
 

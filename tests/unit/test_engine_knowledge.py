@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.dialogue.engine import ConversationEngine
+from bot.dialogue.messages import TurnResult
 from bot.knowledge.ingest import ingest
 from bot.knowledge.service import KnowledgeService
 from bot.review.gaps import knowledge_gaps
@@ -144,13 +145,17 @@ def test_question_at_a_choice_question_is_answered_then_reasked_and_becomes_evid
         assert linked == [query.id]
 
 
+def press_missed(citizen: Citizen, answer: TurnResult) -> TurnResult:
+    """Press the answer's "That didn't answer it" button."""
+    (missed,) = [p for p in payloads(answer) if "missed:" in p]
+    return citizen.press(missed)
+
+
 def test_a_citizen_can_say_an_answer_missed_and_it_becomes_a_passed_on_gap(
         engine: ConversationEngine) -> None:
     citizen = started(engine)
-    result = citizen.say("how much does colour printing cost?", intent="ask_service",
-                         confidence=0.9)
-    (missed,) = [p for p in payloads(result) if "missed:" in p]
-    result = citizen.press(missed)
+    result = press_missed(citizen, citizen.say("how much does colour printing cost?",
+                                               intent="ask_service", confidence=0.9))
     assert "Sorry it didn’t help" in text_of(result) and "Question 1 of" in text_of(result)
     (query,) = queries(engine.settings.database_url)
     assert query.answered and query.disputed and query.forwarded
@@ -162,10 +167,8 @@ def test_a_citizen_can_say_an_answer_missed_and_it_becomes_a_passed_on_gap(
 def test_outside_a_consultation_an_answer_can_be_said_to_miss_too(
         engine: ConversationEngine) -> None:
     citizen = Citizen(engine)
-    result = citizen.say("is northgate library open on sundays?", intent="ask_service",
-                         confidence=0.95)
-    (missed,) = [p for p in payloads(result) if "missed:" in p]
-    result = citizen.press(missed)
+    result = press_missed(citizen, citizen.say("is northgate library open on sundays?",
+                                               intent="ask_service", confidence=0.95))
     assert "passed your question on to the council" in text_of(result)
     (query,) = queries(engine.settings.database_url)
     assert query.disputed and query.forwarded
@@ -173,10 +176,9 @@ def test_outside_a_consultation_an_answer_can_be_said_to_miss_too(
 
 def test_nobody_can_dispute_another_citizens_question(engine: ConversationEngine) -> None:
     asker = started(engine)
-    result = asker.say("how much does colour printing cost?", intent="ask_service",
+    answer = asker.say("how much does colour printing cost?", intent="ask_service",
                        confidence=0.9)
-    (missed,) = [p for p in payloads(result) if "missed:" in p]
-    Citizen(engine, sender="someone-else").press(missed)
+    press_missed(Citizen(engine, sender="someone-else"), answer)
     (query,) = queries(engine.settings.database_url)
     assert not query.disputed and not query.forwarded
 

@@ -29,11 +29,11 @@ def test_load_cases_reads_questions_with_optional_collection(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("line", "problem"), [
-    ('{"question": "x"', "q.jsonl:2: not JSON"),
-    ('["x"]', "q.jsonl:2: expected a JSON object"),
-    ('{"question": ""}', 'q.jsonl:2: "question" must be a non-empty string'),
-    ('{"question": "x", "sources": "a.md"}', 'q.jsonl:2: "sources" must be a list'),
-    ('{"question": "x", "collection": 3}', 'q.jsonl:2: "collection" must be a string'),
+    ('{"question": "x"', "q.jsonl: line 2 is not valid JSON"),
+    ('["x"]', "q.jsonl: line 2 is not a JSON object"),
+    ('{"question": ""}', 'q.jsonl: line 2: "question" must be a non-empty string'),
+    ('{"question": "x", "sources": "a.md"}', 'q.jsonl: line 2: "sources" must be a list'),
+    ('{"question": "x", "collection": 3}', 'q.jsonl: line 2: "collection" must be a string'),
 ])
 def test_a_bad_line_is_named(tmp_path: Path, line: str, problem: str) -> None:
     path = tmp_path / "q.jsonl"
@@ -129,4 +129,4 @@ def test_cli_calibrate_reports_and_suggests(docs: Path, tmp_path: Path,  # noqa:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": 1}\n')
     result = runner.invoke(app, ["knowledge", "calibrate", str(bad)])
-    assert result.exit_code == 1 and "bad.jsonl:1" in result.output
+    assert result.exit_code == 1 and "bad.jsonl: line 1" in result.output
