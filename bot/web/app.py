@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -39,6 +42,13 @@ def socketio_dist(settings: WebSettings) -> Path:
     return settings.npm_folder("socket.io-client/dist", "socket.io.min.js")
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, background jobs still running in this process are stored as stopped."""
+    yield
+    await run_in_threadpool(review_area.shut_down, app)
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app.
 
@@ -52,7 +62,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     vendor = socketio_dist(settings)
     swagger = swagger_ui.swagger_ui_dist(settings)
     assets = Assets({"/static": STATIC_DIR, VENDOR_PREFIX: vendor, swagger_ui.PREFIX: swagger})
-    app = FastAPI(title="codesign", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="codesign", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = make_templates(settings, assets)
     # The more specific mount first: Starlette matches mounts in order.

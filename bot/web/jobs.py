@@ -41,6 +41,7 @@ HEARTBEAT = 20.0  # seconds between heartbeats of a job that reports no progress
 STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: its process died
 KEEP_FOR = timedelta(days=7)  # finished jobs are forgotten after this
 STOPPED = "it stopped unexpectedly (its server process ended); start it again"
+SHUT_DOWN = "the web server was stopped before it finished; start it again"
 WAITING = "Waiting to start"
 STAGE_LENGTH = 200  # the column's size
 START_ATTEMPTS = 5  # inserts lost to another worker's before giving up
@@ -146,6 +147,8 @@ class JobRunner:
         self.database_url = database_url
         self.stale_after, self.heartbeat = stale_after, heartbeat
         self.write_every, self.keep_for = write_every, keep_for
+        self._mine: set[str] = set()  # ids of the jobs running in this process
+        self._mine_lock = threading.Lock()
 
     # ------------------------------------------------------------------------ reading
     def get(self, job_id: str) -> Job | None:
@@ -227,6 +230,8 @@ class JobRunner:
                 log.info("job %s: another worker started it first (%s)", key,
                          lost.__class__.__name__)
                 continue
+            with self._mine_lock:
+                self._mine.add(job.id)
             threading.Thread(target=self._run, args=(job.id, key, work),
                              name=f"job-{key}", daemon=True).start()
             return job
@@ -247,7 +252,28 @@ class JobRunner:
             log.warning("job %s: could not store its progress", job_id, exc_info=True)
             return False
 
+    def shut_down(self) -> int:
+        """Store the jobs still running in this process as failed, because the process is
+        stopping (its job threads die with it); returns how many. Without this they would
+        block their key until their heartbeat went stale."""
+        with self._mine_lock:
+            mine, self._mine = sorted(self._mine), set()
+        now = utcnow()
+        stopped = sum(self._write(job_id, {"status": "failed", "error": SHUT_DOWN,
+                                           "updated_at": now, "finished_at": now})
+                      for job_id in mine)
+        if mine:
+            log.warning("stopped %d running job(s) at shutdown", len(mine))
+        return stopped
+
     def _run(self, job_id: str, key: str, work: Callable[[Progress], str]) -> None:
+        try:
+            self._work(job_id, key, work)
+        finally:
+            with self._mine_lock:
+                self._mine.discard(job_id)
+
+    def _work(self, job_id: str, key: str, work: Callable[[Progress], str]) -> None:
         reporter = _Reporter(job_id, lambda values: self._write(job_id, values),
                              self.write_every, self.heartbeat)
         reporter.start()

@@ -29,6 +29,13 @@ SESSION_COOKIE = "codesign_session"
 COOKIE_MAX_AGE = 12 * 3600
 
 
+def shut_down(app: FastAPI) -> None:
+    """Store this process's running background jobs as stopped (the app is stopping)."""
+    runner = getattr(app.state, "jobs", None)
+    if isinstance(runner, JobRunner):
+        runner.shut_down()
+
+
 def install(app: FastAPI, settings: WebSettings) -> None:
     """Add the review area to ``app``.
 

@@ -303,3 +303,29 @@ def test_old_finished_jobs_are_pruned(url: str) -> None:
 def test_the_defaults_match_the_promise() -> None:
     assert timedelta(minutes=2) == jobs.STALE_AFTER
     assert jobs.WRITE_EVERY <= 0.5 and jobs.STALE_AFTER.total_seconds() >= 3 * jobs.HEARTBEAT
+
+
+def test_shutting_down_stops_this_workers_jobs_only(url: str, release: threading.Event) -> None:
+    here, elsewhere = JobRunner(url), JobRunner(url)
+    mine = here.start(KEY, _blocked(release, "Reading answers", 0.3))
+    theirs = elsewhere.start("themes:2:other", _blocked(release))
+    assert here.shut_down() == 1
+    stopped = here.get(mine.id)
+    assert stopped is not None and stopped.status == "failed" and stopped.error == jobs.SHUT_DOWN
+    assert here.running(KEY) is None  # the key is free at once, not after STALE_AFTER
+    still = here.get(theirs.id)
+    assert still is not None and still.status == "running"
+    assert here.shut_down() == 0  # nothing left to stop
+
+
+def test_the_web_app_stops_its_jobs_when_it_shuts_down(url: str,
+                                                       release: threading.Event) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.unit.review_web_support import make_app
+
+    app = make_app(url)
+    with TestClient(app):
+        job = app.state.jobs.start(KEY, _blocked(release))
+    stopped = JobRunner(url).get(job.id)
+    assert stopped is not None and stopped.status == "failed" and stopped.error == jobs.SHUT_DOWN
