@@ -118,6 +118,17 @@ def test_broken_and_empty_files_are_reported_by_name(docs: Path, name: str,
     assert name in str(error.value)
 
 
+@pytest.mark.parametrize(("lines", "message"), [
+    ('{"question": "Wi-Fi?", "answer": "Yes."}\n{"question": "Cards?"', "line 2 is not valid JSON"),
+    ('\n["Wi-Fi?", "Yes."]\n', "line 2 is not a JSON object"),
+])
+def test_a_broken_faq_jsonl_names_the_line(tmp_path: Path, lines: str, message: str) -> None:
+    path = tmp_path / "faq.jsonl"
+    path.write_text(lines)
+    with pytest.raises(DocumentError, match=f"faq.jsonl: {message}"):
+        read_document(path, tmp_path)
+
+
 def test_faq_field_names_can_be_chosen(tmp_path: Path) -> None:
     path = tmp_path / "faq.csv"
     path.write_text("Q,A\nWhen?,Tomorrow.\n")
