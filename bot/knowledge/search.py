@@ -20,6 +20,8 @@ from bot.knowledge.embedder import embed_query
 Mode = Literal["dense", "bm25", "hybrid"]
 RRF_K = 60
 CANDIDATES = 30
+#: Loads tried when rebuilds keep replacing the generation being loaded.
+LOAD_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -93,19 +95,35 @@ class KnowledgeSearcher:
         self._lock = threading.Lock()
 
     def collections(self) -> dict[str, _Collection]:
-        """The live collections (loading or reloading them when needed)."""
-        current = ix.current_generation(self.var)
-        if current is None:
-            return {}
-        loaded = self._loaded
-        if loaded is not None and loaded[0] == current:
-            return loaded[1]
-        with self._lock:
-            if self._loaded is None or self._loaded[0] != current:
-                _, metadata = ix.read_generation(current)
-                self._loaded = (current, {name: _Collection(current, name, passages)
-                                          for name, passages in metadata.items()})
-            return self._loaded[1]
+        """The live collections (loading or reloading them when needed).
+
+        A generation can be pruned by newer rebuilds between reading ``CURRENT`` and
+        loading its files; then the newer one is loaded instead.
+
+        Raises:
+            RuntimeError: when the live generation's files cannot be read, or the index
+                kept changing during ``LOAD_ATTEMPTS`` loads.
+        """
+        for _attempt in range(LOAD_ATTEMPTS):
+            current = ix.current_generation(self.var)
+            if current is None:
+                return {}
+            loaded = self._loaded
+            if loaded is not None and loaded[0] == current:
+                return loaded[1]
+            with self._lock:
+                if self._loaded is None or self._loaded[0] != current:
+                    try:
+                        _, metadata = ix.read_generation(current)
+                        collections = {name: _Collection(current, name, passages)
+                                       for name, passages in metadata.items()}
+                    except (OSError, RuntimeError):  # faiss reports a missing file so
+                        if ix.current_generation(self.var) == current:
+                            raise  # the live generation itself is unreadable
+                        continue  # pruned meanwhile: load the newer one
+                    self._loaded = (current, collections)
+                return self._loaded[1]
+        raise RuntimeError("the knowledge index kept changing while it was being loaded")
 
     def search(self, query: str, collections: list[str] | None = None, k: int = 5,
                mode: Mode = "hybrid", vector: np.ndarray | None = None) -> list[Hit]:

@@ -7,6 +7,7 @@ import itertools
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -300,3 +301,43 @@ def test_cli_ingest_stats_search_json_and_queries(docs: Path, tmp_path: Path,
     assert bad.exit_code == 1 and "unknown collection" in bad.output
     removed = runner.invoke(app, ["knowledge", "remove", "faq.csv", "-c", "libraries"])
     assert removed.exit_code == 0
+
+
+def test_a_generation_pruned_while_loading_gives_way_to_the_newer_one(
+        docs: Path, store: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.knowledge import search
+    from bot.knowledge.ingest import rebuild_index
+
+    url, var = store
+    with session_scope(url) as session:
+        ingest(session, [docs], "libraries", var)
+    real_read = ix.read_generation
+    pruned: list[str] = []
+
+    def read_while_rebuilt(path: Path) -> Any:
+        if not pruned:  # two rebuilds land between reading CURRENT and the files
+            pruned.append(path.name)
+            with session_scope(url) as session:
+                rebuild_index(session, var)
+                rebuild_index(session, var)
+            assert not path.exists()
+        return real_read(path)
+
+    monkeypatch.setattr(search.ix, "read_generation", read_while_rebuilt)
+    searcher = KnowledgeSearcher(var)
+    assert searcher.search("opening hours", ["libraries"], k=3)
+    live = ix.current_generation(var)
+    assert live is not None and pruned and live.name != pruned[0]
+    assert searcher._loaded is not None and searcher._loaded[0] == live
+
+
+def test_an_unreadable_live_generation_is_an_error(docs: Path,
+                                                   store: tuple[str, Path]) -> None:
+    url, var = store
+    with session_scope(url) as session:
+        ingest(session, [docs], "libraries", var)
+    live = ix.current_generation(var)
+    assert live is not None
+    (live / "passages.json").unlink()
+    with pytest.raises(FileNotFoundError):
+        KnowledgeSearcher(var).collections()
