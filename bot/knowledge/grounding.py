@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.embedder import DIMENSION, embed
 from bot.knowledge.question_focus import asked_part
+from bot.knowledge.text import folded, words
 
 # Cosine similarity between a question word and its closest word in the evidence below
 # which the word counts as not grounded (chosen with answers.COVERED_THRESHOLD, see there).
@@ -34,25 +34,9 @@ WORD_MATCH = 0.41
 SPELLING_MATCH = 85
 MAX_CACHED_WORDS = 200_000
 
-WORD_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 STOPWORDS = frozenset(
     word for line in (Path(__file__).parent / "stopwords.txt").read_text().splitlines()
     if not line.startswith("#") for word in line.split())
-
-
-def _normalise(word: str) -> str:
-    return word.casefold().replace("’", "").replace("'", "")
-
-
-def folded(word: str) -> str:
-    """``word`` without accents, so "cafe" matches "café"."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word)
-                   if not unicodedata.combining(c))
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` (apostrophes dropped, hyphenated words kept whole)."""
-    return [_normalise(w) for w in WORD_RE.findall(text)]
 
 
 def _stem(word: str) -> str:

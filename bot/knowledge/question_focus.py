@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from bot.knowledge.text import words
+
 #: Words that open a question in English, apostrophes dropped ("what's" -> "whats").
 ASKING_OPENERS = frozenset({
     "what", "whats", "when", "whens", "where", "wheres", "which", "who", "whos", "whom",
@@ -37,7 +39,6 @@ FILLERS = frozenset({"so", "and", "but", "also", "then", "ok", "okay", "please",
 
 SENTENCE_BREAK = re.compile(r"[.?!;:\n]+")
 CLAUSE_BREAK = re.compile(r",| - | – ")
-WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 #: Openings (after fillers, lower case, apostrophes dropped) asking whether something
 #: exists or is offered; "do I have to…" and "does my dog have to…" are not.
 OFFER_QUESTION = re.compile(
@@ -49,10 +50,10 @@ OFFER_QUESTION = re.compile(
 
 def _opening(clause: str) -> str:
     """``clause``'s words after any filler words, lower case, apostrophes dropped."""
-    words = [w.casefold().replace("'", "").replace("’", "") for w in WORD.findall(clause)]
-    while words and words[0] in FILLERS:
-        words.pop(0)
-    return " ".join(words)
+    said = words(clause)
+    while said and said[0] in FILLERS:
+        said.pop(0)
+    return " ".join(said)
 
 
 def _asks(clause: str) -> bool:

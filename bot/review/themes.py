@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.knowledge.grounding import STOPWORDS, words
+from bot.knowledge.grounding import STOPWORDS
+from bot.knowledge.text import words
 
 MAX_THEMES = 12
 MIN_ANSWERS = 4

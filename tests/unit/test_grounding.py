@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge.grounding import TermGrounder, content_terms, words
+from bot.knowledge.grounding import TermGrounder, content_terms
+from bot.knowledge.text import words
 
 EVIDENCE = ["Opening hours. Central Library opens 9am to 5pm on Saturdays. Children under 8 "
             "must be with an adult. Barbecues are not allowed in the library garden."]
