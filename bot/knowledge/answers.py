@@ -6,6 +6,8 @@ import os
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.knowledge.chunking import SENTENCE_RE
 from bot.knowledge.grounding import STOPWORDS, WORD_MATCH, TermGrounder
 from bot.knowledge.question_focus import asks_if_offered
@@ -67,11 +69,28 @@ class Thresholds:
         something exists or is offered)."""
         return self.offered_match if offered else self.word_match
 
+    def covers_all(self, top_similarity: np.ndarray, weakest_match: np.ndarray,
+                   offered: np.ndarray) -> np.ndarray:
+        """The decision for many questions at once (arrays of one length): the best
+        similarity and the least-matched asked word against what is needed."""
+        needed = np.where(offered, self.offered_match, self.word_match)
+        return (top_similarity >= self.similarity) & (weakest_match >= needed)
+
     def covers(self, top_similarity: float, weakest_match: float,
                offered: bool = False) -> bool:
-        """The decision, from the best similarity and the least-matched asked word."""
-        return top_similarity >= self.similarity and \
-            weakest_match >= self.needed_match(offered)
+        """The decision for one question (``covers_all``)."""
+        return bool(self.covers_all(np.asarray(top_similarity), np.asarray(weakest_match),
+                                    np.asarray(offered)))
+
+    def outcome(self, top_similarity: float, weakest_match: float,
+                offered: bool = False) -> str:
+        """answered, closest (not covered, but the passages are clearly on topic and the
+        closest is shown with a caveat) or declined."""
+        if self.covers(top_similarity, weakest_match, offered):
+            return "answered"
+        if self.covers(top_similarity, 1.0) and top_similarity >= self.closest:
+            return "closest"
+        return "declined"
 
     @classmethod
     def from_env(cls) -> Thresholds:
@@ -159,11 +178,13 @@ def judge(question: str, hits: list[Hit], grounder: TermGrounder,
         return Coverage(False)
     offered = asks_if_offered(question)
     matches = grounder.matches(question, evidence_texts(hits))
-    if thresholds.covers(top, min((score for score, _ in matches), default=1.0), offered):
+    outcome = thresholds.outcome(top, min((score for score, _ in matches), default=1.0),
+                                 offered)
+    if outcome == "answered":
         return Coverage(True)
     needed = thresholds.needed_match(offered)
     missing = tuple(term for score, term in matches if score < needed)
-    return Coverage(False, missing, closest=top >= thresholds.closest)
+    return Coverage(False, missing, closest=outcome == "closest")
 
 
 def _terms(text: str) -> set[str]:

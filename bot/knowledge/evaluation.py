@@ -111,12 +111,7 @@ class Scored:
 
     def outcome(self, thresholds: Thresholds) -> str:
         """answered, closest (declined with the closest passage shown) or declined."""
-        if self.covered_by(thresholds):
-            return "answered"
-        if thresholds.covers(self.top_similarity, 1.0) and \
-                self.top_similarity >= thresholds.closest:
-            return "closest"
-        return "declined"
+        return thresholds.outcome(self.top_similarity, self.weakest_match, self.offered)
 
 
 def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrounder,
@@ -134,14 +129,35 @@ def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrou
     return scored
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The scored questions as arrays, to decide them all at once."""
+
+    top: np.ndarray
+    weakest: np.ndarray
+    offered: np.ndarray
+    covered: np.ndarray
+
+    @classmethod
+    def of(cls, scored: list[Scored]) -> _Columns:
+        return cls(np.array([s.top_similarity for s in scored], dtype=float),
+                   np.array([s.weakest_match for s in scored], dtype=float),
+                   np.array([s.offered for s in scored], dtype=bool),
+                   np.array([s.case.covered for s in scored], dtype=bool))
+
+    def rates(self, thresholds: Thresholds) -> dict[str, float]:
+        declined = ~thresholds.covers_all(self.top, self.weakest, self.offered)
+        return {"uncovered_declined": _share(declined, ~self.covered),
+                "covered_wrongly_declined": _share(declined, self.covered)}
+
+
+def _share(flags: np.ndarray, group: np.ndarray) -> float:
+    return float((flags & group).sum() / max(int(group.sum()), 1))
+
+
 def rates(scored: list[Scored], thresholds: Thresholds) -> dict[str, float]:
     """The share of uncovered questions declined and of covered ones wrongly declined."""
-    def declined(group: list[Scored]) -> float:
-        flags = [not s.covered_by(thresholds) for s in group]
-        return sum(flags) / max(len(flags), 1)
-
-    return {"uncovered_declined": declined([s for s in scored if not s.case.covered]),
-            "covered_wrongly_declined": declined([s for s in scored if s.case.covered])}
+    return _Columns.of(scored).rates(thresholds)
 
 
 def outcomes(scored: list[Scored], thresholds: Thresholds) -> dict[str, dict[str, float]]:
@@ -162,27 +178,20 @@ def recommend(scored: list[Scored], max_wrongly_declined: float = 0.10,
     current = current or Thresholds()
     if not scored:
         return None
-    top = np.array([s.top_similarity for s in scored])
-    weakest = np.array([s.weakest_match for s in scored])
-    offered = np.array([s.offered for s in scored])
-    covered = np.array([s.case.covered for s in scored])
-    n_covered, n_uncovered = max(covered.sum(), 1), max((~covered).sum(), 1)
+    columns = _Columns.of(scored)
     best: tuple[float, float, float] | None = None
     chosen = None
     for similarity in GRID:
-        on_topic = top >= similarity
         for word_match in GRID:
             for offered_match in OFFERED_GRID:
-                needed = np.where(offered, offered_match, word_match)
-                declined = ~(on_topic & (weakest >= needed))
-                wrong = (declined & covered).sum() / n_covered
-                if wrong > max_wrongly_declined + 1e-9:
+                candidate = Thresholds(similarity, word_match, offered_match, current.closest)
+                r = columns.rates(candidate)
+                if r["covered_wrongly_declined"] > max_wrongly_declined + 1e-9:
                     continue
                 distance = abs(similarity - current.similarity) + \
                     abs(word_match - current.word_match) + \
                     abs(offered_match - current.offered_match)
-                key = (-(declined & ~covered).sum() / n_uncovered, wrong, distance)
+                key = (-r["uncovered_declined"], r["covered_wrongly_declined"], distance)
                 if best is None or key < best:
-                    best = key
-                    chosen = Thresholds(similarity, word_match, offered_match, current.closest)
+                    best, chosen = key, candidate
     return chosen
