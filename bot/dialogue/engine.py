@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -151,12 +152,9 @@ class ConversationEngine:
             latest = repo.latest_participation(session, key, status="completed")
             if latest is not None:  # the offer's button pressed later on
                 return follow_up.handle_reply(session, turn, latest.id, key)
-        if intent == "choose" and turn.entities.get("choice", "").startswith("forward:"):
-            return self._forward_reply(session, replace(turn, intent="affirm"),
-                                       {"query_id": turn.entities["choice"].split(":", 1)[1]})
-        if intent == "choose" and turn.entities.get("choice", "").startswith(MISSED):
-            self._dispute(session, turn.entities["choice"].removeprefix(MISSED), turn)
-            return TurnResult([render.text(missed_reply("the council"))], None)
+        reply = self._query_choice(session, turn, None)
+        if reply is not None:
+            return TurnResult([render.text(reply)], None)
         if intent in IDLE_REPLIES:
             return TurnResult([render.text(IDLE_REPLIES[intent])], None)
         if intent == "choose":
@@ -206,25 +204,36 @@ class ConversationEngine:
             return None
         return session.get(KnowledgeQuery, int(query_id))
 
-    def _forward(self, session: Session, ref: object, turn: UserTurn) -> None:
-        """Mark a logged service question as passed on, if it is this citizen's own."""
+    def _mark(self, session: Session, button: str, ref: object, turn: UserTurn) -> None:
+        """Do what a ``QUERY_BUTTONS`` button does to the logged service question behind
+        ``ref``, if it is this citizen's own (otherwise nothing)."""
         query = self._own_query(session, ref, turn)
         if query is not None:
-            query.forwarded = True
+            QUERY_BUTTONS[button](query)
 
-    def _dispute(self, session: Session, ref: object, turn: UserTurn) -> None:
-        """The citizen says the answer missed: a knowledge gap, passed on to the agency."""
-        query = self._own_query(session, ref, turn)
-        if query is not None:
-            query.disputed = query.forwarded = True
+    def _query_choice(self, session: Session, turn: UserTurn,
+                      agency: str | None) -> str | None:
+        """Handle a press of a button offered with an answer from the documents
+        (``QUERY_BUTTONS``), in a consultation of ``agency`` or outside one (None).
+
+        The signed reference after the button's prefix is checked (``query_ref``): someone
+        else's or a made-up one changes nothing, and gets the same reply.
+
+        Returns:
+            What to say, or None when the turn pressed no such button (nothing is done).
+        """
+        choice = turn.entities.get("choice", "") if turn.intent == "choose" else ""
+        button = next((prefix for prefix in QUERY_BUTTONS if choice.startswith(prefix)), None)
+        if button is None:
+            return None
+        self._mark(session, button, choice.removeprefix(button), turn)
+        return query_button_reply(button, agency)
 
     def _forward_reply(self, session: Session, turn: UserTurn,
                        state: dict[str, Any]) -> TurnResult:
         if turn.intent == "affirm":
-            self._forward(session, state.get("query_id"), turn)
-            message = render.text("Thank you: your question has been passed on to the "
-                                  "council, who use these questions to improve their "
-                                  "information and services.")
+            self._mark(session, FORWARD, state.get("query_id"), turn)
+            message = render.text(query_button_reply(FORWARD, None))
         else:
             message = render.text("All right.")
         return TurnResult([message], None)
@@ -514,7 +523,7 @@ class ConversationEngine:
         else:
             message = with_pass_on_offer(grounded, ctx.definition["agency"])
             buttons.append(render.Button("Pass my question on",
-                                         payload("choose", choice=f"forward:{ref}")))
+                                         payload("choose", choice=f"{FORWARD}{ref}")))
         if q["type"] == "open":
             ctx.phase["asked"] = {"query_id": query_id, "text": text}
             buttons.append(render.Button("That was my answer",
@@ -525,19 +534,12 @@ class ConversationEngine:
 
     def _on_special_choice(self, ctx: _Context, q: dict[str, Any]) -> bool:
         """Buttons offered with service answers; True when the turn was one of them."""
-        choice = ctx.turn.entities.get("choice", "")
-        if choice.startswith("forward:"):
-            self._forward(ctx.session, choice.split(":", 1)[1], ctx.turn)
-            ctx.out.append(render.text(f"Thank you: I’ve passed your question on to "
-                                       f"{ctx.definition['agency']}."))
-            self._reprompt(ctx)
+        reply = self._query_choice(ctx.session, ctx.turn, ctx.definition["agency"])
+        if reply is not None:
+            ctx.out.append(render.text(reply))
+            self._reprompt(ctx)  # back at the same question
             return True
-        if choice.startswith(MISSED):
-            self._dispute(ctx.session, choice.removeprefix(MISSED), ctx.turn)
-            ctx.out.append(render.text(missed_reply(ctx.definition["agency"])))
-            self._reprompt(ctx)
-            return True
-        if choice == f"{q['id']}:was_answer":
+        if ctx.turn.entities.get("choice", "") == f"{q['id']}:was_answer":
             asked = ctx.phase.pop("asked", None)
             if asked is None:
                 self._reprompt(ctx)
@@ -828,8 +830,24 @@ def _guess_consultation(candidates: list[Any], text: str) -> Any:
     return next(c for c in candidates if c.slug == slug)
 
 
-#: The choice behind "That didn't answer it" (followed by the logged question's id).
+#: The choices behind the buttons offered with an answer from the documents, each followed
+#: by the logged question's signed reference (``ConversationEngine.query_ref``): "Pass my
+#: question on" and "That didn't answer it".
+FORWARD = "forward:"
 MISSED = "missed:"
+
+
+def _pass_on(query: KnowledgeQuery) -> None:
+    query.forwarded = True
+
+
+def _dispute(query: KnowledgeQuery) -> None:
+    query.disputed = query.forwarded = True  # a knowledge gap, passed on to the agency
+
+
+#: What each of these buttons does to the citizen's own logged question.
+QUERY_BUTTONS: dict[str, Callable[[KnowledgeQuery], None]] = {FORWARD: _pass_on,
+                                                              MISSED: _dispute}
 
 
 def missed_button(ref: str) -> render.Button:
@@ -842,6 +860,17 @@ def missed_reply(agency: str) -> str:
     """What the bot says when the citizen says its answer missed."""
     return (f"Sorry it didn’t help. I’ve passed your question on to {agency}, who use "
             "these questions to improve their information and services.")
+
+
+def query_button_reply(button: str, agency: str | None) -> str:
+    """What the bot says to a ``QUERY_BUTTONS`` button (or to "yes, pass it on" outside a
+    consultation), in a consultation of ``agency`` or outside one (None)."""
+    if button == MISSED:
+        return missed_reply(agency or "the council")
+    if agency is None:
+        return ("Thank you: your question has been passed on to the council, who use these "
+                "questions to improve their information and services.")
+    return f"Thank you: I’ve passed your question on to {agency}."
 
 
 def with_pass_on_offer(grounded: GroundedAnswer, agency: str) -> str:

@@ -60,8 +60,8 @@ def queries(url: str) -> list[KnowledgeQuery]:
         return list(session.scalars(select(KnowledgeQuery).order_by(KnowledgeQuery.id)))
 
 
-def started(engine: ConversationEngine) -> Citizen:
-    citizen = Citizen(engine)
+def started(engine: ConversationEngine, sender: str = "citizen-1") -> Citizen:
+    citizen = Citizen(engine, sender=sender)
     citizen.press(START_LIBRARY)
     citizen.press("/affirm")
     return citizen
@@ -192,6 +192,58 @@ def test_a_made_up_question_reference_does_nothing(engine: ConversationEngine) -
         citizen.choose(choice)
     (query,) = queries(engine.settings.database_url)
     assert not query.disputed and not query.forwarded
+
+
+def press_pass_on(citizen: Citizen, answer: TurnResult) -> TurnResult:
+    """Press the answer's "Pass my question on" button."""
+    (forward,) = [p for p in payloads(answer) if "forward:" in p]
+    return citizen.press(forward)
+
+
+UNCOVERED = "can I get my passport photo taken at the library?"
+
+
+def test_pass_my_question_on_in_a_consultation_resumes_at_the_same_question(
+        engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    result = press_pass_on(citizen, citizen.say(UNCOVERED, intent="ask_service",
+                                                confidence=0.9))
+    assert "Thank you: I’ve passed your question on to" in text_of(result)
+    assert "Question 1 of" in text_of(result)
+    assert result.state is not None and result.state["mode"] == "participation"
+    (query,) = queries(engine.settings.database_url)
+    assert not query.answered and query.forwarded and not query.disputed
+
+
+def test_a_pass_on_button_pressed_after_pausing_still_passes_the_question_on(
+        engine: ConversationEngine) -> None:
+    citizen = started(engine)
+    answer = citizen.say(UNCOVERED, intent="ask_service", confidence=0.9)
+    citizen.say("pause", intent="pause", confidence=0.99)
+    result = press_pass_on(citizen, answer)
+    assert "your question has been passed on to the council" in text_of(result)
+    assert result.state is None
+    (query,) = queries(engine.settings.database_url)
+    assert query.forwarded and not query.disputed
+
+
+def test_in_a_consultation_someone_elses_or_a_made_up_reference_does_nothing(
+        engine: ConversationEngine) -> None:
+    asker = started(engine)
+    covered = asker.say("how much does colour printing cost?", intent="ask_service",
+                        confidence=0.9)
+    uncovered = asker.say(UNCOVERED, intent="ask_service", confidence=0.9)
+    other = started(engine, sender="someone-else")  # in the consultation too
+    result = press_missed(other, covered)
+    assert "Sorry it didn’t help" in text_of(result) and "Question 1 of" in text_of(result)
+    result = press_pass_on(other, uncovered)
+    assert "passed your question on" in text_of(result) and "Question 1 of" in text_of(result)
+    first, second = queries(engine.settings.database_url)
+    for choice in (f"missed:{first.id}", f"missed:{first.id}.0000", f"forward:{second.id}",
+                   "forward:x.y", "forward:"):
+        assert "Question 1 of" in text_of(asker.choose(choice))
+    assert [(q.disputed, q.forwarded) for q in queries(engine.settings.database_url)] == [
+        (False, False), (False, False)]
 
 
 def test_open_question_text_is_an_answer_unless_confidently_a_question(
