@@ -169,21 +169,47 @@ def evidence_texts(hits: list[Hit]) -> list[str]:
             for h in hits[:EVIDENCE_PASSAGES]]
 
 
+@dataclass(frozen=True)
+class Measure:
+    """What the decision weighs for one question: the best similarity of the top hits,
+    how well the cited passages match each asked word (``TermGrounder.matches``, least
+    matched first) and whether it asks if something is offered (``asks_if_offered``)."""
+
+    top_similarity: float
+    matches: list[tuple[float, str]]
+    offered: bool
+
+    @property
+    def weakest_match(self) -> float:
+        """The match of the least-matched asked word (1.0 when nothing is asked; 0.0
+        without hits, so a question with no passage can never count as covered)."""
+        return min((score for score, _ in self.matches),
+                   default=1.0 if self.top_similarity > 0 else 0.0)
+
+    def outcome(self, thresholds: Thresholds) -> str:
+        """answered, closest or declined (``Thresholds.outcome``)."""
+        return thresholds.outcome(self.top_similarity, self.weakest_match, self.offered)
+
+
+def measure(question: str, hits: list[Hit], grounder: TermGrounder) -> Measure:
+    """Measure ``question`` against the passages the bot would cite from ``hits``."""
+    return Measure(top_similarity(hits),
+                   grounder.matches(question, evidence_texts(hits)) if hits else [],
+                   asks_if_offered(question))
+
+
 def judge(question: str, hits: list[Hit], grounder: TermGrounder,
           thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Coverage:
     """Covered when the top passages are similar enough and mention what is asked about;
     when they miss words but are clearly on topic, the closest passage is worth showing."""
-    top = top_similarity(hits)
-    if not hits or not thresholds.covers(top, 1.0):
-        return Coverage(False)
-    offered = asks_if_offered(question)
-    matches = grounder.matches(question, evidence_texts(hits))
-    outcome = thresholds.outcome(top, min((score for score, _ in matches), default=1.0),
-                                 offered)
+    if not hits or not thresholds.covers(top_similarity(hits), 1.0):
+        return Coverage(False)  # not similar enough: no need to ground the words
+    measured = measure(question, hits, grounder)
+    outcome = measured.outcome(thresholds)
     if outcome == "answered":
         return Coverage(True)
-    needed = thresholds.needed_match(offered)
-    missing = tuple(term for score, term in matches if score < needed)
+    needed = thresholds.needed_match(measured.offered)
+    missing = tuple(term for score, term in measured.matches if score < needed)
     return Coverage(False, missing, closest=outcome == "closest")
 
 

@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from bot import jsonlines
-from bot.knowledge.answers import Thresholds, evidence_texts, top_similarity
+from bot.knowledge.answers import Thresholds, measure
 from bot.knowledge.grounding import TermGrounder
-from bot.knowledge.question_focus import asks_if_offered
 from bot.knowledge.search import KnowledgeSearcher, Mode
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -119,11 +118,10 @@ def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrou
     """Search each question as the bot does and keep what the decision needs."""
     scored = []
     for case in cases:
-        hits = searcher.search(case.question, _scope(case), k=5)
-        matches = grounder.matches(case.question, evidence_texts(hits)) if hits else []
-        scored.append(Scored(case, top_similarity(hits),
-                             min((s for s, _ in matches), default=1.0 if hits else 0.0),
-                             asks_if_offered(case.question)))
+        measured = measure(case.question, searcher.search(case.question, _scope(case), k=5),
+                           grounder)
+        scored.append(Scored(case, measured.top_similarity, measured.weakest_match,
+                             measured.offered))
         if on_case is not None:
             on_case()
     return scored
