@@ -22,11 +22,19 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, name: str) -> str:
-    """Create a token for ``user`` and return it (the only time it can be seen)."""
+def issue_token(session: Session, user: User, name: str, form_id: str | None = None) -> str:
+    """Create a token for ``user`` and return it (the only time it can be seen).
+
+    Args:
+        session: the store.
+        user: who the token acts as.
+        name: what or who will use it.
+        form_id: the one-time id of the form asking for it, if any: a second token with
+            the same one violates a unique constraint (``IntegrityError`` on flush).
+    """
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name.strip()[:100] or "token",
-                         token_hash=_digest(token)))
+                         token_hash=_digest(token), form_id=form_id))
     session.flush()
     return token
 

@@ -63,7 +63,11 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A personal token for the JSON API; only its SHA-256 is stored."""
+    """A personal token for the JSON API; only its SHA-256 is stored.
+
+    ``form_id`` is the one-time id of the review-area form that made it (None for the
+    CLI's): unique, so a form sent twice, even twice at the same moment, makes one token.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -74,6 +78,7 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    form_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Tag(Base):

@@ -4,6 +4,9 @@ in the browser: list, create (shown once), revoke; CSRF, ownership, escaping, he
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.accounts.tokens import issue_token, list_tokens, revoke_token, user_for_token
+from bot.store import repository
 from bot.store.db import session_scope
 from bot.store.review_models import ApiToken, User
 from bot.web import WebSettings, swagger_ui
 from bot.web.app import create_app
+from bot.web.routes import tokens as tokens_routes
 from tests.unit.review_web_support import (
     ADMIN,
     CSRF_RE,
@@ -22,9 +27,13 @@ from tests.unit.review_web_support import (
     SCRIPT,
     Seeded,
     csrf_of,
+    make_app,
+    seed,
+    signed_in,
     to_login,
 )
 from tests.unit.test_accounts import codesign
+from tests.unit.test_engine import _Today
 
 TOKENS = "/review/account/tokens"
 DOCS = "/review/api/docs"
@@ -238,6 +247,46 @@ def test_a_form_without_a_form_id_makes_no_token(reviewer: TestClient, seeded: S
         assert "older copy of the page" in refused.text and not TOKEN_RE.search(refused.text)
         assert 'value="R"' in refused.text  # the name is kept for the fresh form
     assert names_of_tokens(seeded.url) == []
+
+
+def test_a_form_sent_twice_at_the_same_moment_makes_one_token(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A double click: two requests with the same session cookie and form id, both past
+    the "already sent?" check before either makes its token (SQLite and PostgreSQL)."""
+    monkeypatch.setattr(repository, "date", _Today)
+    url = seed(database_url).url
+    app = make_app(url, tmp_path / "var")
+    client = signed_in(app, REVIEWER)
+    form = {"name": "double click", **form_of(client)}
+    both_checked = threading.Barrier(2, timeout=30)
+    issue = tokens_routes.issue_token
+
+    def issue_when_both_have_checked(*args: Any, **kwargs: Any) -> str:
+        both_checked.wait()  # each request has found the form unused
+        return issue(*args, **kwargs)
+
+    monkeypatch.setattr(tokens_routes, "issue_token", issue_when_both_have_checked)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: client.post(TOKENS, data=form), range(2)))
+    monkeypatch.setattr(tokens_routes, "issue_token", issue)
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    made, told = sorted(answers, key=lambda answer: answer.status_code)
+    assert len(TOKEN_RE.findall(made.text)) == 1 and not TOKEN_RE.search(told.text)
+    assert "This form was already sent: the token “double click” was made" in told.text
+    assert told.headers["cache-control"] == "no-store"
+    assert names_of_tokens(url) == ["double click"]
+    (token,) = TOKEN_RE.findall(made.text)
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+
+    # The form id is spent for good: sent again later, from any browser of any account
+    # (only its owner is told the token's name).
+    assert client.post(TOKENS, data=form).status_code == 409
+    other = signed_in(app, ADMIN)
+    refused = other.post(TOKENS, data={**form_of(other), "form_id": form["form_id"],
+                                        "name": "mine"})
+    assert refused.status_code == 409 and "a token was made" in refused.text
+    assert "double click" not in refused.text and not TOKEN_RE.search(refused.text)
+    assert names_of_tokens(url) == ["double click"]
 
 
 def test_the_resent_message_survives_a_revoked_token(reviewer: TestClient,

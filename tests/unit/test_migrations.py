@@ -3,11 +3,13 @@ each one downgrades and upgrades again (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.store import review_models  # noqa: F401  (registers the review tables)
 from bot.store.db import alembic_config, engine_for, migrate
@@ -34,7 +36,7 @@ def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> Non
     config = alembic_config(database_url)
     revisions = [script.revision for script in
                  reversed(list(ScriptDirectory.from_config(config).walk_revisions()))]
-    assert revisions[:6] == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    assert revisions[:7] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
     migrate(database_url)
     head = _tables(database_url)
     for earlier in reversed(["base", *revisions[:-1]]):
@@ -69,3 +71,34 @@ def test_service_questions_asked_before_disputes_existed_are_kept_undisputed(
     with engine_for(database_url).connect() as connection:
         columns = {c["name"] for c in inspect(connection).get_columns("knowledge_queries")}
     assert "disputed" not in columns and "forwarded" in columns
+
+
+def test_tokens_made_before_form_ids_existed_are_kept_and_form_ids_are_unique(
+        database_url: str) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0006")
+    token = ("INSERT INTO api_tokens (user_id, name, token_hash, revoked, created_at{}) "
+             "VALUES (1, :name, :hash, false, '2026-11-01 10:00:00+00:00'{})")
+    with engine_for(database_url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO users (id, email, role, password_hash, active, failed_logins, "
+            "created_at) VALUES (1, 'a@example.org', 'admin', 'x', true, 0, "
+            "'2026-11-01 09:00:00+00:00')"))
+        for n in (1, 2):
+            connection.execute(text(token.format("", "")),
+                               {"name": f"old {n}", "hash": f"{n}" * 64})
+    command.upgrade(config, "0007")
+    with engine_for(database_url).begin() as connection:
+        rows = connection.execute(text("SELECT name, form_id FROM api_tokens ORDER BY id"))
+        assert [tuple(row) for row in rows] == [("old 1", None), ("old 2", None)]
+        connection.execute(text(token.format(", form_id", ", :form")),
+                           {"name": "new", "hash": "3" * 64, "form": "f" * 22})
+    with pytest.raises(IntegrityError), engine_for(database_url).begin() as connection:
+        connection.execute(text(token.format(", form_id", ", :form")),
+                           {"name": "again", "hash": "4" * 64, "form": "f" * 22})
+    command.downgrade(config, "0006")
+    with engine_for(database_url).connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("api_tokens")}
+        names = connection.execute(text("SELECT name FROM api_tokens ORDER BY id")).scalars()
+        assert list(names) == ["old 1", "old 2", "new"]
+    assert "form_id" not in columns and "token_hash" in columns

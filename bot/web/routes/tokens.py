@@ -7,20 +7,24 @@ the token's SHA-256 is stored (``bot.accounts.tokens``). Someone else's token is
 found" (404), whoever asks.
 
 Reloading the page that shows a new token sends its form again. So that this does not make
-a second token, each form carries a random, one-time form id; the session remembers the
-ids that made a token (with the token's number, never the token), and a form sent again
-with one of them makes nothing and says which token it made (409).
+a second token, each form carries a random, one-time form id, stored with the token it
+made (``ApiToken.form_id``, unique); a form sent again makes nothing and says which token
+it made (409). The check is the database's unique constraint, not the session (a signed
+cookie, which two requests sent at the same moment, as by a double click, both read
+before either answer sets it): of two such requests one makes the token and the other
+is told, like a form sent again.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot.accounts.tokens import issue_token, list_tokens, revoke_token
 from bot.store.review_models import ApiToken, User
@@ -37,10 +41,8 @@ NAME_MISSING = "Give the token a name, such as what or who will use it."
 NAME_TOO_LONG = f"The name is longer than {MAX_NAME} characters."
 #: The page showing a new token must not be kept by the browser or a proxy.
 NO_STORE = {"Cache-Control": "no-store"}
-#: The session key remembering the form ids that made a token (the latest ``KEEP_FORMS``,
-#: as ``[form id, token number]``); a form id is ``secrets.token_urlsafe(16)``.
-SESSION_FORMS = "token_forms"
-KEEP_FORMS = 10
+#: A form id is ``secrets.token_urlsafe(16)``; what a form may send (at most
+#: ``ApiToken.form_id``'s 64 characters).
 FORM_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 FORM_OUTDATED = ("This form came from an older copy of the page, so no token was made: "
                  "check the name below and press “Make the token” again.")
@@ -53,39 +55,13 @@ def resent_message(name: str) -> str:
             "copy it, revoke it and make a new one.")
 
 
-def _used_forms(request: Request) -> list[tuple[str, int]]:
-    """The form ids this session made a token with, oldest first, with the tokens' numbers."""
-    kept: Any = request.session.get(SESSION_FORMS)
-    if not isinstance(kept, list):
-        return []
-    return [(entry[0], entry[1]) for entry in kept
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
-            and isinstance(entry[1], int)]
-
-
-def _remember_form(request: Request, form_id: str, token_id: int) -> None:
-    """Record that ``form_id`` made the token ``token_id`` (the latest few are kept)."""
-    kept = [(used, made) for used, made in _used_forms(request) if used != form_id]
-    kept.append((form_id, token_id))
-    request.session[SESSION_FORMS] = [list(entry) for entry in kept[-KEEP_FORMS:]]
-
-
-def _token_id(session: DbSession, account: User) -> int:
-    """The number of the token ``issue_token`` has just made for ``account`` (its newest)."""
-    newest = session.scalar(select(func.max(ApiToken.id)).where(ApiToken.user_id == account.id))
-    if newest is None:  # pragma: no cover - issue_token has just stored one
-        raise HTTPException(status_code=500, detail="The new token was not stored.")
-    return int(newest)
-
-
-def _made_with(request: Request, session: DbSession, account: User, form_id: str) -> str | None:
-    """The name of the token a form id has already made ("" when that token is gone), or
-    None when it has made none."""
-    for used, token_id in _used_forms(request):
-        if used == form_id:
-            row = session.get(ApiToken, token_id)
-            return row.name if row is not None and row.user_id == account.id else ""
-    return None
+def _made_with(session: DbSession, account: User, form_id: str) -> str | None:
+    """The name of the token a form id has already made ("" when it is not ``account``'s:
+    only its owner is told the name), or None when it has made none."""
+    row = session.scalar(select(ApiToken).where(ApiToken.form_id == form_id))
+    if row is None:
+        return None
+    return row.name if row.user_id == account.id else ""
 
 
 def _account(session: DbSession, user: StaffUser) -> User:
@@ -119,11 +95,12 @@ def create(request: Request, session: DbSession, user: Reviewer,
            form_id: Annotated[str, Form()] = "") -> HTMLResponse:
     """Make a token acting as the user; the answer shows it, once.
 
-    A form sent again (the answer's page reloaded) makes no second token (409); a form
-    without a well-formed form id makes none either (400).
+    A form sent again (the answer's page reloaded, or sent twice at the same moment)
+    makes no second token (409); a form without a well-formed form id makes none either
+    (400).
     """
     account = _account(session, user)
-    made = _made_with(request, session, account, form_id)
+    made = _made_with(session, account, form_id)
     if made is not None:
         return _page(request, session, account, form_problem=resent_message(made),
                      status_code=409)
@@ -134,8 +111,17 @@ def create(request: Request, session: DbSession, user: Reviewer,
     if not wanted or len(wanted) > MAX_NAME:
         return _page(request, session, account, name=name[:MAX_NAME * 2],
                      error=NAME_TOO_LONG if wanted else NAME_MISSING, status_code=400)
-    token = issue_token(session, account, wanted)
-    _remember_form(request, form_id, _token_id(session, account))
+    try:
+        with session.begin_nested():
+            token = issue_token(session, account, wanted, form_id=form_id)
+    except IntegrityError:
+        # The same form sent at the same moment by another request, which made the token
+        # (the unique form id; the insert waits for that request's commit).
+        made = _made_with(session, account, form_id)
+        if made is None:  # pragma: no cover - some other constraint: not a form sent twice
+            raise
+        return _page(request, session, account, form_problem=resent_message(made),
+                     status_code=409)
     return _page(request, session, account, new_token=token, new_name=wanted)
 
 
