@@ -13,12 +13,14 @@ parameters. It can be told to fail the next calls of a method with 429 or a 5xx.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -288,6 +290,12 @@ class FakeTelegram:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Each answer leaves in one write, with Nagle's algorithm off, as HTTP servers
+            # send small answers (nginx: ``tcp_nodelay on``). Written as headers, then body,
+            # with Nagle on, the body waited for the client's delayed ACK of the headers:
+            # about 40 ms on Linux, added to every ``getUpdates`` hand-out, which made the
+            # bridge look 40 ms slower than it is.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 self._serve(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
@@ -304,14 +312,12 @@ class FakeTelegram:
                     status, answer = fake._answer(self.path[len(prefix):].split("?")[0],
                                                   _parse(self.headers.get("Content-Type"), body))
                 data = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up, e.g. a long poll cut short at shutdown
+                head = (f"{self.protocol_version} {status} {HTTPStatus(status).phrase}\r\n"
+                        "Content-Type: application/json\r\n"
+                        f"Content-Length: {len(data)}\r\n\r\n").encode("ascii")
+                # The client may have given up, e.g. a long poll cut short at shutdown.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(head + data)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -8,6 +8,14 @@ is re-sent with the same message id, and the engine handles it once.)
 The outbox is a small SQLite file of the bridge's own rather than a table in the app
 database: it must hold raw Telegram chat ids (to answer the chat), which the app store
 promises never to contain, and the bridge needs no database access of its own.
+
+Durability: the file is in WAL mode with ``synchronous=NORMAL``. A commit is written to
+the WAL before ``add`` returns (so before Rasa is called) but not fsynced; the WAL is
+fsynced at checkpoints. The database always stays consistent, and a crash or kill of the
+bridge process loses nothing committed; a power cut or an operating-system crash can lose
+the last commits (a message added just before it). With ``synchronous=FULL`` each commit
+would fsync: a message's three commits (add, expiry check, delivered) took 0.27 ms instead
+of 0.03 ms on the development machine, small either way next to a Rasa turn.
 """
 
 from __future__ import annotations
