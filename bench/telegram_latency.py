@@ -9,10 +9,10 @@ on top of the Rasa turn. Telegram and direct turns of the same answers are inter
 drift affects both alike.
 
 Both paths keep their HTTP connection open, as the bridge does with Rasa: the direct turns
-share one ``httpx.Client``. (``httpx.post`` builds a client per turn, about 25 ms of
-TLS-context set-up even for ``http:``; that made the direct turns 25 ms slower and hid as
-much of what the bridge adds.) The fake server answers in one write with Nagle's algorithm off; see
-``bot.devtools.fake_telegram``.
+go through the stack's one ``httpx.Client`` (``Stack.client``; ``httpx.post`` builds a
+client per turn, about 25 ms of TLS-context set-up even for ``http:``, which made the
+direct turns slower and hid as much of what the bridge adds). The fake server answers in
+one write with Nagle's algorithm off; see ``bot.devtools.fake_telegram``.
 
 Run: ``.venv/bin/python -m bench.telegram_latency`` (part of ``make bench``).
 """
@@ -25,16 +25,12 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
-import httpx
-
 from bench.common import latency, summary, write_results
-from bench.turn_latency import ANSWERS, started_chat
+from bench.turn_latency import ANSWERS, started_chat, timed
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.devtools.stack import ROOT, Chat, Stack, ingest_demo_knowledge, launch_demo
+from bot.devtools.stack import ROOT, Stack, ingest_demo_knowledge, launch_demo
 
 SLUG = "library-hours-2027"
 chat_ids = itertools.count(900_000_001)
@@ -49,18 +45,6 @@ def start_bridge(stack: Stack, telegram: FakeTelegram) -> subprocess.Popen[bytes
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     telegram.wait_for("deleteWebhook", timeout=60)  # sent just before polling starts
     return process
-
-
-def direct_turn(client: httpx.Client, chat: Chat, text: str) -> float:
-    """Milliseconds for one REST turn over ``client``'s kept-open connection."""
-    body = {"sender": chat.sender, "message": text,
-            "metadata": {"message_id": uuid.uuid4().hex}}
-    start = time.perf_counter()
-    response = client.post(f"{chat.stack.rasa_url}/webhooks/rest/webhook", json=body)
-    elapsed = (time.perf_counter() - start) * 1000
-    response.raise_for_status()
-    assert response.json(), f"the bot stayed silent after {text!r}"
-    return elapsed
 
 
 def telegram_turn(telegram: FakeTelegram, chat: int, text: str, expect: str) -> float:
@@ -79,7 +63,7 @@ def started_telegram_chat(telegram: FakeTelegram) -> int:
     return chat
 
 
-def measure(stack: Stack, telegram: FakeTelegram, client: httpx.Client,
+def measure(stack: Stack, telegram: FakeTelegram,
             rounds: int) -> tuple[list[float], list[float]]:
     """Interleaved direct REST and Telegram answer turns of the same answers."""
     direct: list[float] = []
@@ -88,7 +72,7 @@ def measure(stack: Stack, telegram: FakeTelegram, client: httpx.Client,
         rest_chat = started_chat(stack)
         chat = started_telegram_chat(telegram)
         for text in ANSWERS:
-            direct.append(direct_turn(client, rest_chat, text))
+            direct.append(timed(rest_chat, text))
             bridged.append(telegram_turn(telegram, chat, text, "Question "))
     return direct, bridged
 
@@ -104,7 +88,7 @@ def main() -> None:
     os.environ.setdefault("CODESIGN_SECRET_KEY", "bench-secret-key-0123456789abcdef")
 
     with tempfile.TemporaryDirectory(prefix="codesign-bench-") as tmp, \
-            FakeTelegram() as telegram, httpx.Client(timeout=60) as client:
+            FakeTelegram() as telegram:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'bench.db'}"
         launch_demo(url)
@@ -115,8 +99,8 @@ def main() -> None:
         bridge = None
         try:
             bridge = start_bridge(stack, telegram)
-            measure(stack, telegram, client, 2)  # warm-up
-            direct, bridged = measure(stack, telegram, client, args.rounds)
+            measure(stack, telegram, 2)  # warm-up
+            direct, bridged = measure(stack, telegram, args.rounds)
         finally:
             if bridge is not None:
                 bridge.send_signal(signal.SIGTERM)
