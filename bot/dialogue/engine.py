@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
@@ -35,7 +35,7 @@ from bot.knowledge.answers import GroundedAnswer
 from bot.knowledge.service import KnowledgeService
 from bot.store import repository as repo
 from bot.store.db import session_scope
-from bot.store.models import Answer, KnowledgeQuery, Participation, utcnow
+from bot.store.models import Answer, ConsultationVersion, KnowledgeQuery, Participation, utcnow
 from bot.store.pseudonym import participant_key
 
 CONTROL_INTENTS = {
@@ -117,8 +117,10 @@ class ConversationEngine:
         if mode == "forward" and turn.intent in ("affirm", "deny"):
             return self._forward_reply(session, turn, state or {})
         if mode == "participation":
-            participation = session.get(Participation, state["participation_id"]) if state \
-                else None
+            participation = session.get(
+                Participation, state["participation_id"],
+                options=[joinedload(Participation.version)
+                         .joinedload(ConsultationVersion.consultation)]) if state else None
             if participation is not None and participation.status == "active" and \
                     participation.participant_id == self.key(turn):
                 return self._participation_turn(session, turn, participation)
@@ -688,9 +690,9 @@ class ConversationEngine:
 
     def _store(self, ctx: _Context, q: dict[str, Any], status: str, value: Any,
                raw: str | None) -> None:
-        questions = repo.questions_by_key(ctx.session, ctx.participation.version_id)
         ctx.answers[q["id"]] = repo.save_answer(
-            ctx.session, ctx.participation.id, questions[q["id"]].id, status=status,
+            ctx.session, ctx.participation.id,
+            repo.question_id(ctx.session, ctx.participation.version_id, q["id"]), status=status,
             value=value, raw_text=raw, message_id=ctx.turn.message_id)
         evidence = ctx.phase.pop("evidence", None)
         if evidence:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.dialogue import render
 from bot.dialogue.messages import BotMessage, TurnResult, UserTurn, payload
-from bot.review.outcomes import ask_to_hear_back, mark_told, pending_notices
+from bot.review.outcomes import ask_to_hear_back, mark_told, pending_notices, still_waiting
 from bot.store.models import Participation
 
 YES = "follow_up:yes"
@@ -52,7 +52,13 @@ def handle_reply(session: Session, turn: UserTurn, participation_id: int,
 
 
 def outcome_messages(session: Session, participant_key: str) -> list[BotMessage]:
-    """Outcomes this citizen asked to hear and has not been told yet (now marked told)."""
+    """Outcomes this citizen asked to hear and has not been told yet (now marked told).
+
+    Asked on every turn, so the common case (nothing asked for) is one cheap existence
+    check rather than the join over the latest outcomes.
+    """
+    if not still_waiting(session, participant_key):
+        return []
     messages = []
     for notice in pending_notices(session, participant_id=participant_key):
         messages.append(render.text(notice.message))

@@ -85,11 +85,11 @@ def pending_notices(session: Session, participant_id: str | None = None,
 
 def still_waiting(session: Session, participant_id: str) -> bool:
     """Whether the participant asked to hear an outcome they have not been told yet."""
-    return session.scalar(
-        select(func.count()).select_from(FollowUp)
+    return bool(session.scalar(select(
+        select(FollowUp.participation_id)
         .join(Participation, FollowUp.participation_id == Participation.id)
-        .where(Participation.participant_id == participant_id,
-               FollowUp.told_at.is_(None))) != 0
+        .where(Participation.participant_id == participant_id, FollowUp.told_at.is_(None))
+        .exists())))
 
 
 def mark_told(session: Session, notice: Notice) -> None:

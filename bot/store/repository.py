@@ -192,6 +192,15 @@ def start_participation(session: Session, participant_id: str, version_id: int,
     return participation
 
 
+def question_id(session: Session, version_id: int, key: str) -> int:
+    """The database id of a version's question ``key``."""
+    found = session.scalar(select(Question.id).where(Question.version_id == version_id,
+                                                     Question.key == key))
+    if found is None:
+        raise KeyError(f"version {version_id} has no question {key!r}")
+    return found
+
+
 def questions_by_key(session: Session, version_id: int) -> dict[str, Question]:
     """The questions of a version keyed by question id."""
     rows = session.scalars(select(Question).where(Question.version_id == version_id))
@@ -229,13 +238,8 @@ def save_answer(session: Session, participation_id: int, question_id: int, *, st
 
 def record_incoming(session: Session, participation_id: int, text: str, intent: str | None,
                     message_id: str | None) -> bool:
-    """Log a citizen's message; False when this message id was already processed."""
-    if message_id:
-        seen = session.scalar(select(TranscriptEntry.id).where(
-            TranscriptEntry.participation_id == participation_id,
-            TranscriptEntry.direction == "in", TranscriptEntry.message_id == message_id))
-        if seen is not None:
-            return False
+    """Log a citizen's message; False when this message id was already processed (the
+    unique (participation, direction, message id) constraint tells, in a savepoint)."""
     entry = TranscriptEntry(participation_id=participation_id, direction="in", text=text,
                             intent=intent, message_id=message_id)
     try:
