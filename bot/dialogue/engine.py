@@ -80,6 +80,8 @@ class ConversationEngine:
     def __init__(self, settings: Settings, knowledge: KnowledgeService | None = None) -> None:
         self.settings = settings
         self.knowledge = knowledge
+        #: Question ids per launched version (versions never change once launched).
+        self._question_ids: dict[int, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ entry points
     def key(self, turn: UserTurn) -> str:
@@ -690,14 +692,22 @@ class ConversationEngine:
 
     def _store(self, ctx: _Context, q: dict[str, Any], status: str, value: Any,
                raw: str | None) -> None:
-        ctx.answers[q["id"]] = repo.save_answer(
-            ctx.session, ctx.participation.id,
-            repo.question_id(ctx.session, ctx.participation.version_id, q["id"]), status=status,
+        ctx.answers[q["id"]] = repo.record_answer(
+            ctx.session, ctx.answers.get(q["id"]), ctx.participation.id,
+            self._question_id(ctx.session, ctx.participation.version_id, q["id"]), status=status,
             value=value, raw_text=raw, message_id=ctx.turn.message_id)
         evidence = ctx.phase.pop("evidence", None)
         if evidence:
             service_questions.link_evidence(ctx.session, ctx.answers[q["id"]].id, evidence)
         ctx.session.commit()  # each answer is kept even if the conversation stops here
+
+    def _question_id(self, session: Session, version_id: int, key: str) -> int:
+        """The database id of question ``key`` of a launched version (cached)."""
+        ids = self._question_ids.get(version_id)
+        if ids is None:
+            ids = {k: q.id for k, q in repo.questions_by_key(session, version_id).items()}
+            self._question_ids[version_id] = ids
+        return ids[key]
 
     def _advance(self, ctx: _Context, after: dict[str, Any] | None) -> None:
         values = ctx.values()

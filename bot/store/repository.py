@@ -192,15 +192,6 @@ def start_participation(session: Session, participant_id: str, version_id: int,
     return participation
 
 
-def question_id(session: Session, version_id: int, key: str) -> int:
-    """The database id of a version's question ``key``."""
-    found = session.scalar(select(Question.id).where(Question.version_id == version_id,
-                                                     Question.key == key))
-    if found is None:
-        raise KeyError(f"version {version_id} has no question {key!r}")
-    return found
-
-
 def questions_by_key(session: Session, version_id: int) -> dict[str, Question]:
     """The questions of a version keyed by question id."""
     rows = session.scalars(select(Question).where(Question.version_id == version_id))
@@ -221,6 +212,15 @@ def save_answer(session: Session, participation_id: int, question_id: int, *, st
     """Store an answer; a changed answer keeps its previous value as a revision."""
     answer = session.scalar(select(Answer).where(Answer.participation_id == participation_id,
                                                  Answer.question_id == question_id))
+    return record_answer(session, answer, participation_id, question_id, status=status,
+                         value=value, raw_text=raw_text, message_id=message_id)
+
+
+def record_answer(session: Session, answer: Answer | None, participation_id: int,
+                  question_id: int, *, status: str, value: Any, raw_text: str | None,
+                  message_id: str | None) -> Answer:
+    """``save_answer`` when the current answer (``answer``, None when there is none) is
+    already loaded, as in a conversation turn."""
     now = utcnow()
     if answer is None:
         answer = Answer(participation_id=participation_id, question_id=question_id,
