@@ -8,12 +8,17 @@ import unicodedata
 WORD_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 
 
+POSSESSIVE_RE = re.compile(r"['’]s$", re.IGNORECASE)
+
+
 def _normalise(word: str) -> str:
-    return word.casefold().replace("’", "").replace("'", "")
+    return POSSESSIVE_RE.sub("", word).casefold().replace("’", "").replace("'", "")
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` (apostrophes dropped, hyphenated words kept whole)."""
+    """Lower-cased words of ``text`` (a possessive or contracted 's dropped, other
+    apostrophes dropped, hyphenated words kept whole): "my son's party" gives "son",
+    "what's" gives "what", "don't" gives "dont"."""
     return [_normalise(w) for w in WORD_RE.findall(text)]
 
 

@@ -17,7 +17,13 @@ def grounder() -> TermGrounder:
 
 
 def test_words_keep_hyphens_and_drop_apostrophes() -> None:
-    assert words("What's the e-reader’s café?") == ["whats", "the", "e-readers", "café"]
+    assert words("What's the e-reader’s café? Don't") == ["what", "the", "e-reader", "café",
+                                                          "dont"]
+
+
+def test_a_possessive_is_grounded_by_the_word_itself(grounder: TermGrounder) -> None:
+    assert grounder.ungrounded("how long's the wait for my son's allotment",
+                               ["Allotments: the wait is long; a son may inherit one."]) == []
 
 
 def test_content_terms_drop_stopwords_digits_and_repeats() -> None:
