@@ -26,26 +26,50 @@ UNAVAILABLE = ("Sorry, the consultation service is not answering right now. I’
 REJECTED = "Sorry, I couldn’t process that message. Could you say it another way?"
 BUTTONS_ONLY = "Please choose:"
 TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for 5 s
+#: Seconds before "typing…" is shown: most replies come sooner and need none (fewer Bot
+#: API calls, and no indicator lingering after a quick reply).
+TYPING_AFTER = 0.4
+#: Seconds the reply waits at most for a "typing…" request already on its way, so the
+#: indicator never arrives after the reply (it would then show for 5 s over the answer).
+TYPING_SETTLE = 2.0
 
 
 @asynccontextmanager
-async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat for as long as the block runs."""
+async def typing(bot: Bot, chat_id: int, after: float = TYPING_AFTER) -> AsyncIterator[None]:
+    """Show "typing…" in the chat while the block runs, once it has run ``after`` seconds.
+
+    When the block ends, a "typing…" request already sent is allowed to finish (up to
+    ``TYPING_SETTLE`` seconds) rather than cancelled half-way, so that it cannot reach the
+    chat after the reply that follows.
+    """
+    done = asyncio.Event()
+
+    async def until_done(seconds: float) -> bool:
+        """Wait up to ``seconds``; True when the block has ended."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), seconds)
+        return done.is_set()
+
     async def keep_typing() -> None:
+        if await until_done(after):
+            return
         while True:
             try:
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)
             except TelegramError as exc:
                 logger.debug("sendChatAction failed: %s", exc)
-            await asyncio.sleep(TYPING_EVERY)
+            if await until_done(TYPING_EVERY):
+                return
 
     task = asyncio.create_task(keep_typing())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        done.set()
+        try:
+            await asyncio.wait_for(task, TYPING_SETTLE)
+        except TimeoutError:  # wait_for has cancelled the stuck request
+            logger.debug("sendChatAction still pending after %.1f s; cancelled", TYPING_SETTLE)
 
 
 class Relay:

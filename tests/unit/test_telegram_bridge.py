@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,10 +34,12 @@ from bot.telegram.relay import UNAVAILABLE
 
 @dataclass
 class EchoRasa:
-    """Answers ``echo: <message>`` with a button, or 503 while ``down``."""
+    """Answers ``echo: <message>`` with a button (after ``delay`` seconds), or 503 while
+    ``down``."""
 
     received: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    delay: float = 0.0
 
     def serve(self) -> ThreadingHTTPServer:
         rasa = self
@@ -49,6 +52,7 @@ class EchoRasa:
                     self.end_headers()
                     return
                 rasa.received.append(body)
+                time.sleep(rasa.delay)
                 reply = [{"text": f"echo: {body['message']}",
                           "buttons": [{"title": "Again", "payload": "/again"}]}]
                 data = json.dumps(reply).encode()
@@ -95,12 +99,22 @@ def test_typed_text_is_relayed_and_the_reply_has_a_keyboard(harness: Harness) ->
     harness.telegram.push_text(5, "hello there")
     reply = harness.telegram.wait_for_text(5, "echo: hello there")
     assert reply.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Again"
-    assert harness.telegram.calls_of("sendChatAction", 5)[0].params["action"] == "typing"
+    assert harness.telegram.calls_of("sendChatAction", 5) == []  # a quick reply needs none
     body = harness.rasa.received[0]
     assert body["sender"] == participant_key(b"unit-test-secret-key", "telegram", "5")
     assert body["metadata"]["channel"] == "telegram"
     assert body["metadata"]["message_id"].startswith("tg-")
     assert "parse_mode" not in reply.params  # plain text: nothing read as formatting
+
+
+def test_a_slow_reply_shows_typing_first_and_is_never_overtaken_by_it(
+        harness: Harness) -> None:
+    harness.rasa.delay = 1.0
+    harness.telegram.push_text(8, "a question that takes a while")
+    reply = harness.telegram.wait_for_text(8, "echo: a question")
+    typing = harness.telegram.calls_of("sendChatAction", 8)
+    assert [call.params["action"] for call in typing] == ["typing"]
+    assert typing[0].at < reply.at
 
 
 def test_a_flood_gets_one_notice_and_is_dropped(harness: Harness) -> None:
