@@ -98,10 +98,14 @@ class ConversationEngine:
     def handle(self, turn: UserTurn, state: dict[str, Any] | None) -> TurnResult:
         """Handle one turn given the conversation state; returns messages and new state.
 
-        Outcomes the citizen asked to hear about come first, whatever they wrote.
+        Outcomes the citizen asked to hear about come first, whatever they wrote, except
+        while they are answering a consultation's questions: news of another consultation
+        would break into that, so it waits for their next turn outside one (Telegram also
+        pushes it, ``bot.telegram.notify``).
         """
         with session_scope(self.settings.database_url) as session:
-            news = follow_up.outcome_messages(session, self.key(turn))
+            answering = (state or {}).get("mode") == "participation"
+            news = [] if answering else follow_up.outcome_messages(session, self.key(turn))
             result = self._dispatch(session, turn, state)
             return replace(result, messages=[*news, *result.messages]) if news else result
 

@@ -900,6 +900,29 @@ def test_hearing_back_the_outcome_on_the_next_message(
     assert (figures.asked, figures.told) == (1, 1)
 
 
+def test_an_outcome_waits_while_the_citizen_answers_another_consultation(
+        url: str, citizen: Citizen) -> None:
+    from bot.review.outcomes import publish_outcome
+
+    launch(url, PARK_FILE)
+    at_summary(citizen)
+    citizen.press("/submit")
+    citizen.choose("follow_up:yes")
+    citizen.press(START_PARK)
+    assert "How often do you visit Millbrook Park?" in text_of(citizen.press("/affirm"))
+    with session_scope(url) as session:
+        consultation = repository.get_consultation(session, LIBRARY)
+        assert consultation is not None
+        publish_outcome(session, consultation.id, "From May the library opens until 8pm.",
+                        None)
+    during = citizen.say("Weekly", intent="inform")
+    assert "until 8pm" not in text_of(during)
+    assert citizen.state is not None and citizen.state["mode"] == "participation"
+    citizen.say("let's stop here", intent="pause")
+    after = citizen.say("hello", intent="greet")
+    assert text_of(after).startswith("An update on “Shaping our library opening hours”")
+
+
 def test_declining_to_hear_back_records_nothing(url: str, citizen: Citizen) -> None:
     from bot.review.outcomes import pending_notices, publish_outcome
 
