@@ -169,6 +169,8 @@ def search(
     verdict = "yes" if coverage.covered else \
         "no, the closest passage is shown with a caveat" if coverage.closest else "no"
     typer.echo(f"covered: {verdict}{missing}")
+    if hits:
+        typer.echo(f"ranked by {mode} search; [n.nn] is each passage's meaning similarity")
     for rank, hit in enumerate(hits, 1):
         p = hit.passage
         where = f"{p.title}" + (f" › {p.section}" if p.section else "")
