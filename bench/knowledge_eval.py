@@ -50,9 +50,11 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case],
     figures: dict[str, object] = {
         "covered_questions": sum(c.covered for c in cases),
         "uncovered_questions": sum(not c.covered for c in cases)}
+    scored = evaluation.score(searcher, cases, grounder)
     for mode in MODES:
-        figures[mode] = evaluation.retrieval(searcher, cases, mode)
-    figures.update(decision_figures(evaluation.score(searcher, cases, grounder)))
+        figures[mode] = evaluation.hybrid_retrieval(scored) if mode == "hybrid" else \
+            evaluation.retrieval(searcher, cases, mode)
+    figures.update(decision_figures(scored))
     return figures
 
 

@@ -247,7 +247,7 @@ def calibrate(
         if 0 < covered < len(cases) else None
     report = {
         "questions": len(cases), "answerable": covered, "unanswerable": len(cases) - covered,
-        "retrieval": evaluation.retrieval(searcher, cases, "hybrid") if covered else None,
+        "retrieval": evaluation.hybrid_retrieval(scored) if covered else None,
         "current": {"similarity": current.similarity, "word_match": current.word_match,
                     "offered_match": current.offered_match,
                     **evaluation.rates(scored, current),

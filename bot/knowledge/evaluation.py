@@ -23,7 +23,7 @@ import numpy as np
 from bot import jsonlines
 from bot.knowledge.answers import Thresholds, measure
 from bot.knowledge.grounding import TermGrounder
-from bot.knowledge.search import KnowledgeSearcher, Mode
+from bot.knowledge.search import Hit, KnowledgeSearcher, Mode
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 #: The thresholds tried when calibrating (cosine similarities).
@@ -76,21 +76,30 @@ def _scope(case: Case) -> list[str] | None:
     return [case.collection] if case.collection else None
 
 
+#: How many hits count for recall and MRR.
+RETRIEVAL_DEPTH = 10
+
+
+def _first_source_rank(case: Case, hits: list[Hit]) -> int | None:
+    """The rank (from 1) of the first hit from one of ``case``'s sources, if any."""
+    return next((rank for rank, hit in enumerate(hits, 1)
+                 if f"{hit.passage.collection}/{hit.passage.document}" in case.sources), None)
+
+
+def _recall(ranks: list[int | None]) -> dict[str, float]:
+    """recall@1, recall@5 and MRR of the covered questions' first source ranks."""
+    n = max(len(ranks), 1)
+    return {"recall@1": sum(r == 1 for r in ranks) / n,
+            "recall@5": sum(r is not None and r <= 5 for r in ranks) / n,
+            "mrr": sum(1 / r for r in ranks if r) / n}
+
+
 def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
               mode: Mode) -> dict[str, float]:
     """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
-    covered = [case for case in cases if case.covered]
-    r1 = r5 = rr = 0.0
-    for case in covered:
-        hits = searcher.search(case.question, _scope(case), k=10, mode=mode)
-        ranks = [i for i, hit in enumerate(hits, 1)
-                 if f"{hit.passage.collection}/{hit.passage.document}" in case.sources]
-        first = ranks[0] if ranks else None
-        r1 += first == 1
-        r5 += first is not None and first <= 5
-        rr += 1 / first if first else 0.0
-    n = max(len(covered), 1)
-    return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": rr / n}
+    return _recall([_first_source_rank(case, searcher.search(
+        case.question, _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
+        for case in cases if case.covered])
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,9 @@ class Scored:
     top_similarity: float
     weakest_match: float
     offered: bool = False
+    #: Where the first of the case's sources ranked in the bot's (hybrid) search, from 1
+    #: (None: not among the first ``RETRIEVAL_DEPTH``, or the case has no sources).
+    source_rank: int | None = None
 
     def covered_by(self, thresholds: Thresholds) -> bool:
         """Whether the bot would answer it under ``thresholds``."""
@@ -115,16 +127,23 @@ class Scored:
 
 def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrounder,
           on_case: Callable[[], None] | None = None) -> list[Scored]:
-    """Search each question as the bot does and keep what the decision needs."""
+    """Search each question as the bot does and keep what the decision needs, and where
+    its source ranked (``hybrid_retrieval``). The decision reads only the first hits, which
+    do not depend on how many are asked for."""
     scored = []
     for case in cases:
-        measured = measure(case.question, searcher.search(case.question, _scope(case), k=5),
-                           grounder)
+        hits = searcher.search(case.question, _scope(case), k=RETRIEVAL_DEPTH)
+        measured = measure(case.question, hits, grounder)
         scored.append(Scored(case, measured.top_similarity, measured.weakest_match,
-                             measured.offered))
+                             measured.offered, _first_source_rank(case, hits)))
         if on_case is not None:
             on_case()
     return scored
+
+
+def hybrid_retrieval(scored: list[Scored]) -> dict[str, float]:
+    """``retrieval`` in the bot's hybrid mode, from the searches ``score`` already ran."""
+    return _recall([s.source_rank for s in scored if s.case.covered])
 
 
 @dataclass(frozen=True)
