@@ -872,17 +872,13 @@ def missed_button(ref: str) -> render.Button:
     return render.Button("That didn’t answer it", payload("choose", choice=f"{MISSED}{ref}"))
 
 
-def missed_reply(agency: str) -> str:
-    """What the bot says when the citizen says its answer missed."""
-    return (f"Sorry it didn’t help. I’ve passed your question on to {agency}, who use "
-            "these questions to improve their information and services.")
-
-
 def query_button_reply(button: str, agency: str | None) -> str:
     """What the bot says to a ``QUERY_BUTTONS`` button (or to "yes, pass it on" outside a
     consultation), in a consultation of ``agency`` or outside one (None)."""
     if button == MISSED:
-        return missed_reply(agency or "the council")
+        return (f"Sorry it didn’t help. I’ve passed your question on to "
+                f"{agency or 'the council'}, who use these questions to improve their "
+                "information and services.")
     if agency is None:
         return ("Thank you: your question has been passed on to the council, who use these "
                 "questions to improve their information and services.")

@@ -6,8 +6,6 @@ import re
 import unicodedata
 
 WORD_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
-
-
 POSSESSIVE_RE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
