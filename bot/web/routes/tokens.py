@@ -100,10 +100,6 @@ def create(request: Request, session: DbSession, user: Reviewer,
     (400).
     """
     account = _account(session, user)
-    made = _made_with(session, account, form_id)
-    if made is not None:
-        return _page(request, session, account, form_problem=resent_message(made),
-                     status_code=409)
     if not FORM_ID_RE.fullmatch(form_id):
         return _page(request, session, account, name=name[:MAX_NAME * 2],
                      form_problem=FORM_OUTDATED, status_code=400)
@@ -115,8 +111,8 @@ def create(request: Request, session: DbSession, user: Reviewer,
         with session.begin_nested():
             token = issue_token(session, account, wanted, form_id=form_id)
     except IntegrityError:
-        # The same form sent at the same moment by another request, which made the token
-        # (the unique form id; the insert waits for that request's commit).
+        # The form was sent before, or at the same moment by another request, which made
+        # the token (the unique form id; the insert waits for that request's commit).
         made = _made_with(session, account, form_id)
         if made is None:  # pragma: no cover - some other constraint: not a form sent twice
             raise
