@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
@@ -80,7 +81,9 @@ class ConversationEngine:
     def __init__(self, settings: Settings, knowledge: KnowledgeService | None = None) -> None:
         self.settings = settings
         self.knowledge = knowledge
-        #: Question ids per launched version (versions never change once launched).
+        # Per launched version, which never changes once launched: its definition (read,
+        # never changed, by every turn) and its question ids.
+        self._definitions: dict[int, dict[str, Any]] = {}
         self._question_ids: dict[int, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ entry points
@@ -123,13 +126,14 @@ class ConversationEngine:
         if mode == "forward" and turn.intent in ("affirm", "deny"):
             return self._forward_reply(session, turn, state or {})
         if mode == "participation":
-            participation = session.get(
-                Participation, state["participation_id"],
-                options=[joinedload(Participation.version)
-                         .joinedload(ConsultationVersion.consultation)]) if state else None
-            if participation is not None and participation.status == "active" and \
-                    participation.participant_id == self.key(turn):
-                return self._participation_turn(session, turn, participation)
+            found = repo.participation_and_status(session, state["participation_id"]) \
+                if state else None
+            if found is not None:
+                participation, consultation_status = found
+                if participation.status == "active" and \
+                        participation.participant_id == self.key(turn):
+                    return self._participation_turn(session, turn, participation,
+                                                    consultation_status)
         return self._idle(session, turn)
 
     # ------------------------------------------------------------------ idle
@@ -346,7 +350,7 @@ class ConversationEngine:
                     ctx = self._context(session, participation, turn)
                     self._reprompt(ctx)
                     ctx.out[:0] = out
-                    return self._finish_participation_turn(ctx, log_incoming=False)
+                    return self._finish_participation_turn(ctx)
             return TurnResult(out, None)
         return TurnResult([render.text("Please answer yes or no."),
                            self._forget_prompt(session, self.key(turn))], state)
@@ -354,8 +358,17 @@ class ConversationEngine:
     # ------------------------------------------------------------------ participation
     def _context(self, session: Session, participation: Participation,
                  turn: UserTurn) -> _Context:
-        return _Context(session, participation, participation.version.definition,
+        definition = self._definition(session, participation.version_id)
+        return _Context(session, participation, definition,
                         repo.current_answers(session, participation.id), turn, [])
+
+    def _definition(self, session: Session, version_id: int) -> dict[str, Any]:
+        """The definition of a launched version (cached; callers must not change it)."""
+        if version_id not in self._definitions:
+            self._definitions[version_id] = session.scalars(
+                select(ConsultationVersion.definition)
+                .where(ConsultationVersion.id == version_id)).one()
+        return self._definitions[version_id]
 
     def _resume(self, session: Session, turn: UserTurn,
                 participation: Participation) -> TurnResult:
@@ -367,11 +380,10 @@ class ConversationEngine:
         self._reprompt(ctx)
         return self._finish_participation_turn(ctx)
 
-    def _participation_turn(self, session: Session, turn: UserTurn,
-                            participation: Participation) -> TurnResult:
+    def _participation_turn(self, session: Session, turn: UserTurn, participation: Participation,
+                            consultation_status: str) -> TurnResult:
         ctx = self._context(session, participation, turn)
-        consultation = participation.version.consultation
-        if consultation.status != "open":
+        if consultation_status != "open":
             participation.status = "paused"
             message = render.text("This consultation has closed, so it no longer takes "
                                   "answers. What you told us so far is kept. Thank you!")
@@ -391,11 +403,10 @@ class ConversationEngine:
             self._on_change(ctx)
         else:
             self._on_question(ctx)
-        return self._finish_participation_turn(ctx, log_incoming=False)
+        return self._finish_participation_turn(ctx)
 
-    def _finish_participation_turn(self, ctx: _Context, log_incoming: bool = False) -> TurnResult:
+    def _finish_participation_turn(self, ctx: _Context) -> TurnResult:
         participation = ctx.participation
-        del log_incoming
         for message in ctx.out:
             repo.record_outgoing(ctx.session, participation.id, message.text,
                                  message.buttons_as_dicts())

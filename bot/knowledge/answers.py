@@ -12,6 +12,7 @@ from bot.knowledge.chunking import SENTENCE_RE
 from bot.knowledge.grounding import STOPWORDS, WORD_MATCH, TermGrounder
 from bot.knowledge.question_focus import asks_if_offered
 from bot.knowledge.search import Hit
+from bot.knowledge.text import folded, words
 
 # Dense cosine similarity of the best passages below which the documents are taken not
 # to answer the question; similarity alone declines only a third of the uncovered
@@ -31,6 +32,7 @@ OFFERED_MATCH = 0.65
 SIMILARITY_PASSAGES = 3
 EVIDENCE_PASSAGES = 2
 MAX_ANSWER_CHARS = 420
+STEM_RE = re.compile(r"(ing|es|s)$")
 # When the top passages miss some words of the question but are at least this similar
 # to it, they are clearly on its topic: the bot says which words it cannot find and shows
 # the closest passage ("my nan wants to know if Northgate library opens on Sundays"
@@ -214,10 +216,10 @@ def judge(question: str, hits: list[Hit], grounder: TermGrounder,
 
 
 def _terms(text: str) -> set[str]:
-    """Content words, crudely stemmed (plural and -ing endings dropped)."""
-    words = re.findall(r"[a-z0-9£]+", text.casefold())
-    return {re.sub(r"(ing|es|s)$", "", w) if len(w) > 4 else w for w in words
-            if w not in STOPWORDS}
+    """Content words (``text.words``, accents aside), crudely stemmed (plural and -ing
+    endings dropped)."""
+    return {STEM_RE.sub("", w) if len(w) > 4 else w
+            for w in map(folded, words(text)) if w not in STOPWORDS}
 
 
 def shorten(question: str, text: str, limit: int = MAX_ANSWER_CHARS) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Insert, Table, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -29,6 +31,8 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.review_models import ConsultationOpening
+
+TRANSCRIPT = cast(Table, TranscriptEntry.__table__)
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,17 @@ def questions_by_key(session: Session, version_id: int) -> dict[str, Question]:
     return {question.key: question for question in rows}
 
 
+def participation_and_status(session: Session,
+                             participation_id: int) -> tuple[Participation, str] | None:
+    """A participation and its consultation's status, in one query (a conversation turn)."""
+    row = session.execute(
+        select(Participation, Consultation.status)
+        .join(ConsultationVersion, ConsultationVersion.id == Participation.version_id)
+        .join(Consultation, Consultation.id == ConsultationVersion.consultation_id)
+        .where(Participation.id == participation_id)).first()
+    return (row[0], row[1]) if row else None
+
+
 def current_answers(session: Session, participation_id: int) -> dict[str, Answer]:
     """Answers of a participation keyed by question id."""
     rows = session.execute(
@@ -239,15 +254,20 @@ def record_answer(session: Session, answer: Answer | None, participation_id: int
 def record_incoming(session: Session, participation_id: int, text: str, intent: str | None,
                     message_id: str | None) -> bool:
     """Log a citizen's message; False when this message id was already processed (the
-    unique (participation, direction, message id) constraint tells, in a savepoint)."""
-    entry = TranscriptEntry(participation_id=participation_id, direction="in", text=text,
-                            intent=intent, message_id=message_id)
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        return False
-    return True
+    unique (participation, direction, message id) constraint tells: the insert skips it)."""
+    statement = _insert_skipping_duplicates(session, TRANSCRIPT).values(
+        participation_id=participation_id, direction="in", text=text, intent=intent,
+        message_id=message_id, created_at=utcnow())
+    return session.scalar(statement.returning(TRANSCRIPT.c.id)) is not None
+
+
+def _insert_skipping_duplicates(session: Session, table: Table) -> Insert:
+    """A Core INSERT into ``table`` that does nothing where a row would break a unique
+    constraint (``ON CONFLICT DO NOTHING``; the app store is SQLite or PostgreSQL): one
+    statement, where a savepoint around an ORM flush took three more."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def record_outgoing(session: Session, participation_id: int, text: str,

@@ -370,6 +370,13 @@ def test_affirm_creates_participation_and_asks_first_question(
     outgoing = [entry.text for entry in store.transcript(citizen, "out")]
     assert "We keep them for 365 days." in outgoing[0]
     assert [e.text for e in store.transcript(citizen, "in")] == ["/affirm"]
+    # In the order it was said: the notice, the consent, then the bot's reply.
+    with session_scope(store.url) as session:
+        said = session.execute(select(TranscriptEntry.direction, TranscriptEntry.text)
+                               .where(TranscriptEntry.participation_id == participation.id)
+                               .order_by(TranscriptEntry.id)).all()
+    assert [direction for direction, _ in said[:3]] == ["out", "in", "out"]
+    assert said[1].text == "/affirm"
 
 
 def test_participant_key_is_pseudonymous(citizen: Citizen, store: Store) -> None:
