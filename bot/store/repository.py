@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -202,23 +202,33 @@ def questions_by_key(session: Session, version_id: int) -> dict[str, Question]:
     return {question.key: question for question in rows}
 
 
+# A conversation turn's statements, built once: SQLAlchemy then reuses their cache keys.
+_PARTICIPATION_AND_STATUS = (
+    select(Participation, Consultation.status)
+    .join(ConsultationVersion, ConsultationVersion.id == Participation.version_id)
+    .join(Consultation, Consultation.id == ConsultationVersion.consultation_id)
+    .where(Participation.id == bindparam("participation_id")))
+_CURRENT_ANSWERS = (
+    select(Question.key, Answer).join(Answer, Answer.question_id == Question.id)
+    .where(Answer.participation_id == bindparam("participation_id")))
+#: Logs a citizen's message unless its id was already logged (``ON CONFLICT DO NOTHING``,
+#: the same on SQLite and PostgreSQL, the app store's two databases).
+_LOG_INCOMING = {
+    dialect: insert(TRANSCRIPT).on_conflict_do_nothing().returning(TRANSCRIPT.c.id)
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
+
+
 def participation_and_status(session: Session,
                              participation_id: int) -> tuple[Participation, str] | None:
     """A participation and its consultation's status, in one query (a conversation turn)."""
-    row = session.execute(
-        select(Participation, Consultation.status)
-        .join(ConsultationVersion, ConsultationVersion.id == Participation.version_id)
-        .join(Consultation, Consultation.id == ConsultationVersion.consultation_id)
-        .where(Participation.id == participation_id)).first()
+    row = session.execute(_PARTICIPATION_AND_STATUS,
+                          {"participation_id": participation_id}).first()
     return (row[0], row[1]) if row else None
 
 
 def current_answers(session: Session, participation_id: int) -> dict[str, Answer]:
     """Answers of a participation keyed by question id."""
-    rows = session.execute(
-        select(Question.key, Answer).join(Answer, Answer.question_id == Question.id)
-        .where(Answer.participation_id == participation_id)
-    )
+    rows = session.execute(_CURRENT_ANSWERS, {"participation_id": participation_id})
     return {key: answer for key, answer in rows}
 
 
@@ -254,20 +264,12 @@ def record_answer(session: Session, answer: Answer | None, participation_id: int
 def record_incoming(session: Session, participation_id: int, text: str, intent: str | None,
                     message_id: str | None) -> bool:
     """Log a citizen's message; False when this message id was already processed (the
-    unique (participation, direction, message id) constraint tells: the insert skips it)."""
-    statement = _insert_skipping_duplicates(session, TRANSCRIPT).values(
-        participation_id=participation_id, direction="in", text=text, intent=intent,
-        message_id=message_id, created_at=utcnow())
-    return session.scalar(statement.returning(TRANSCRIPT.c.id)) is not None
-
-
-def _insert_skipping_duplicates(session: Session, table: Table) -> Insert:
-    """A Core INSERT into ``table`` that does nothing where a row would break a unique
-    constraint (``ON CONFLICT DO NOTHING``; the app store is SQLite or PostgreSQL): one
-    statement, where a savepoint around an ORM flush took three more."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
+    unique (participation, direction, message id) constraint tells: the insert skips it;
+    one statement, where a savepoint around an ORM flush took four)."""
+    statement = _LOG_INCOMING[session.get_bind().dialect.name]
+    return session.scalar(statement, {
+        "participation_id": participation_id, "direction": "in", "text": text,
+        "intent": intent, "message_id": message_id, "created_at": utcnow()}) is not None
 
 
 def record_outgoing(session: Session, participation_id: int, text: str,
