@@ -66,8 +66,10 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+@lru_cache(maxsize=8)
 def session_factory(url: str) -> sessionmaker[Session]:
-    """A session factory bound to the shared engine of ``url``."""
+    """A session factory bound to the shared engine of ``url`` (one per URL: building a
+    ``sessionmaker`` creates a class, too slow to repeat on every turn)."""
     return sessionmaker(bind=engine_for(url), expire_on_commit=False)
 
 
