@@ -8,6 +8,8 @@ bash scripts/train.sh
 source scripts/env.sh
 .venv/bin/python -m bench.turn_latency "$@"
 echo
+.venv/bin/python -m bench.engine_turn
+echo
 .venv/bin/python -m bench.knowledge_eval
 echo
 .venv/bin/python -m bench.knowledge_search
