@@ -4,7 +4,9 @@ Builds a fresh index of ``knowledge/`` (one collection per folder) in a temporar
 folder, then reports recall@1, recall@5 and MRR for dense, BM25 and hybrid retrieval
 (searching the question's collection, as inside a consultation), and the accuracy of the
 "not covered" decision: the share of uncovered questions declined and of covered ones
-wrongly declined, with sweeps of the similarity and word-match thresholds.
+wrongly declined, with sweeps of the similarity and word-match thresholds; and how many
+covered questions get an answer that shows their labelled fact (answer-keys.jsonl,
+``bot.knowledge.answer_keys``), which document-level recall cannot tell.
 
 The sets, each written by someone who had read the documents but not the bot's code:
 questions.jsonl (tuning), heldout.jsonl, decision-train.jsonl and decision-test.jsonl.
@@ -24,6 +26,7 @@ from pathlib import Path
 from bench.common import write_results
 from bot.devtools.stack import ROOT, ingest_demo_knowledge
 from bot.knowledge import evaluation
+from bot.knowledge.answer_keys import AnswerKey, answer_shown, load_answer_keys
 from bot.knowledge.answers import DEFAULT_THRESHOLDS, Thresholds
 from bot.knowledge.evaluation import MODES, Case, Scored, load_cases
 from bot.knowledge.grounding import TermGrounder
@@ -37,6 +40,8 @@ TUNING_SETS = {"tuning": EVAL_FILE, "held-out": EVAL_DIR / "heldout.jsonl",
 TEST_SET = {"decision-test": EVAL_DIR / "decision-test.jsonl"}
 EVAL_SETS = {**TUNING_SETS, **TEST_SET}
 POOL = "pool"
+#: Per covered question of the tuning and decision-test sets, the snippets that answer it.
+ANSWER_KEYS = EVAL_DIR / "answer-keys.jsonl"
 
 
 def build_index(var: Path) -> None:
@@ -44,8 +49,8 @@ def build_index(var: Path) -> None:
     ingest_demo_knowledge(f"sqlite:///{var / 'eval.db'}", var)
 
 
-def evaluate(searcher: KnowledgeSearcher, cases: list[Case],
-             grounder: TermGrounder) -> dict[str, object]:
+def evaluate(searcher: KnowledgeSearcher, cases: list[Case], grounder: TermGrounder,
+             keys: dict[str, AnswerKey]) -> dict[str, object]:
     """All figures for one set."""
     figures: dict[str, object] = {
         "covered_questions": sum(c.covered for c in cases),
@@ -55,6 +60,9 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case],
         figures[mode] = evaluation.hybrid_retrieval(scored) if mode == "hybrid" else \
             evaluation.retrieval(searcher, cases, mode)
     figures.update(decision_figures(scored))
+    shown, keyed = answer_shown(searcher, cases, keys)
+    if keyed and keyed == figures["covered_questions"]:  # sets keyed in full only
+        figures["answer_shown"] = {"shown": shown, "questions": keyed}
     return figures
 
 
@@ -92,6 +100,11 @@ def report(figures: dict[str, object], source: str) -> None:
         m = figures[mode]
         assert isinstance(m, dict)
         print(f"  {mode:8} {m['recall@1']:9.3f} {m['recall@5']:9.3f} {m['mrr']:6.3f}")
+    shown = figures.get("answer_shown")
+    if isinstance(shown, dict):
+        print(f"  answer shown: {shown['shown']} of {shown['questions']} covered questions "
+              f"({shown['shown'] / shown['questions']:.0%}) get an answer that contains "
+              f"their labelled fact ({ANSWER_KEYS.relative_to(ROOT)})")
     rule = DEFAULT_THRESHOLDS
     for key, label in (("similarity_only", f"similarity < {rule.similarity:.2f} only"),
                        ("decision", f"similarity + word grounding ({rule.word_match:.2f}, "
@@ -132,7 +145,9 @@ def main() -> None:
         build_index(Path(tmp))
         searcher = KnowledgeSearcher(Path(tmp))
         grounder = TermGrounder()
-        figures = {name: evaluate(searcher, cases, grounder) for name, cases in sets.items()}
+        keys = load_answer_keys(ANSWER_KEYS)
+        figures = {name: evaluate(searcher, cases, grounder, keys)
+                   for name, cases in sets.items()}
     write_results("knowledge-eval", dict(figures))
     if args.json:
         print(json.dumps(figures, indent=2))

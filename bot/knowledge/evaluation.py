@@ -72,7 +72,9 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def _scope(case: Case) -> list[str] | None:
+def scope(case: Case) -> list[str] | None:
+    """The collections searched for ``case``: its own, as inside a consultation (None:
+    all)."""
     return [case.collection] if case.collection else None
 
 
@@ -98,7 +100,7 @@ def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
               mode: Mode) -> dict[str, float]:
     """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
     return _recall([_first_source_rank(case, searcher.search(
-        case.question, _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
+        case.question, scope(case), k=RETRIEVAL_DEPTH, mode=mode))
         for case in cases if case.covered])
 
 
@@ -132,7 +134,7 @@ def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrou
     do not depend on how many are asked for."""
     scored = []
     for case in cases:
-        hits = searcher.search(case.question, _scope(case), k=RETRIEVAL_DEPTH)
+        hits = searcher.search(case.question, scope(case), k=RETRIEVAL_DEPTH)
         measured = measure(case.question, hits, grounder)
         scored.append(Scored(case, measured.top_similarity, measured.weakest_match,
                              measured.offered, _first_source_rank(case, hits)))

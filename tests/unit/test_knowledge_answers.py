@@ -51,12 +51,38 @@ def test_a_covered_answer_cites_its_source_with_the_link() -> None:
                            "Source: Library › Opening hours (https://example.org/library)")
 
 
-def test_a_second_document_about_as_relevant_is_cited_too() -> None:
+def test_a_second_passage_about_as_relevant_is_shown_with_its_source() -> None:
+    # Same document, another section: the second passage is the one that answers.
+    hits = [hit("Easter Sunday: closed.", section="Easter weekend", similarity=0.76),
+            hit("Thursday: 10:00 to 19:00. Sunday: 11:00 to 15:00.", section="Northgate",
+                similarity=0.75)]
+    answer = compose("is the northgate library open late on thursdays?", hits,
+                     Coverage(True))
+    assert [title for title, _ in answer.sources] == ["Library › Easter weekend",
+                                                      "Library › Northgate"]
+    assert answer.text == ("Easter Sunday: closed.\n\n"
+                           "Source: Library › Easter weekend\n\n"
+                           "Thursday: 10:00 to 19:00. Sunday: 11:00 to 15:00.\n\n"
+                           "Source: Library › Northgate")
+
+
+def test_a_clearly_less_relevant_passage_is_not_shown() -> None:
     hits = [hit("The library opens at 9am.", similarity=0.70),
             hit("Branch libraries open at 10am.", document="branches.md", title="Branches",
-                similarity=0.68)]
+                similarity=0.64)]
     answer = compose("when does it open?", hits, Coverage(True))
-    assert [title for title, _ in answer.sources] == ["Library › Opening hours", "Branches"]
+    assert [title for title, _ in answer.sources] == ["Library › Opening hours"]
+    assert "Branch" not in answer.text
+
+
+def test_a_second_passage_more_similar_than_the_first_is_shown() -> None:
+    # Hybrid ranking can put a lexical match first ("cost" in a price list).
+    hits = [hit("Lost items cost the replacement price.", section="Lost items",
+                similarity=0.37),
+            hit("Printing costs 10p a page in black and white.", section="Printing",
+                similarity=0.57)]
+    answer = compose("how much does it cost to print a page?", hits, Coverage(True))
+    assert "10p a page" in answer.text
 
 
 def test_not_covered_names_the_missing_words_and_cites_nothing() -> None:

@@ -1,0 +1,84 @@
+"""Whether the bot's answer shows the fact a citizen asked for, not just the right document.
+
+Retrieval recall counts a question as answered when a passage of the right document ranks
+first; the citizen still sees nothing useful when the answer is in another section, or
+shortened away. An answer-key file (JSON Lines) gives, per covered question, exact
+snippets of the documents that answer it::
+
+    {"question": "what time does central library shut on a thursday",
+     "any_of": ["Thursday: 9:00 to 19:00"]}
+
+The answer shows it when it contains one of ``any_of`` (if given) and all of ``all_of``
+(if given), ignoring case, spacing and the style of quotes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import jsonlines
+from bot.knowledge.answers import Coverage, compose
+from bot.knowledge.evaluation import RETRIEVAL_DEPTH, Case, scope
+from bot.knowledge.search import KnowledgeSearcher
+
+QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """The snippets that show a question's answer."""
+
+    any_of: tuple[str, ...] = ()
+    all_of: tuple[str, ...] = ()
+
+    def shown_in(self, text: str) -> bool:
+        """Whether ``text`` shows the answer."""
+        seen = _comparable(text)
+        return (not self.any_of or any(_comparable(s) in seen for s in self.any_of)) and \
+            all(_comparable(s) in seen for s in self.all_of)
+
+
+def _comparable(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(QUOTES)
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def load_answer_keys(path: Path) -> dict[str, AnswerKey]:
+    """Answer keys by question.
+
+    Raises:
+        ValueError: naming the line, when a line has no question, ``any_of`` or
+            ``all_of`` is not a list of strings, or both are empty.
+    """
+    keys = {}
+    for number, row in jsonlines.objects(path.read_text(encoding="utf-8")):
+        question = row.get("question")
+        lists = [row.get(name, []) for name in ("any_of", "all_of")]
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(f"{path}: line {number}: \"question\" must be a non-empty string")
+        if not all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in lists):
+            raise ValueError(f"{path}: line {number}: \"any_of\" and \"all_of\" must be lists "
+                             "of strings")
+        if not any(lists):
+            raise ValueError(f"{path}: line {number}: give \"any_of\" or \"all_of\"")
+        keys[question.strip()] = AnswerKey(tuple(lists[0]), tuple(lists[1]))
+    return keys
+
+
+def answer_shown(searcher: KnowledgeSearcher, cases: Iterable[Case],
+                 keys: dict[str, AnswerKey]) -> tuple[int, int]:
+    """How many covered questions with a key get an answer that shows it, out of how many
+    (the answer as the bot words it when it answers: ``answers.compose``)."""
+    shown = total = 0
+    for case in cases:
+        key = keys.get(case.question)
+        if key is None or not case.covered:
+            continue
+        hits = searcher.search(case.question, scope(case), k=RETRIEVAL_DEPTH)
+        total += 1
+        shown += bool(hits) and key.shown_in(compose(case.question, hits, Coverage(True)).text)
+    return shown, total
