@@ -274,7 +274,7 @@ def _cite(question: str, hits: list[Hit]) -> tuple[str, list[tuple[str, str | No
     that answers is often the second ("is the northgate library open late on thursdays?"
     finds the Easter closures just ahead of Northgate's opening hours). On the tuning set
     this showed the labelled answer for 69 % of covered questions instead of 62 % (test
-    set: 74 % instead of 70 %; ``evaluation.answer_shown``).
+    set: 74 % instead of 70 %; ``answer_keys.answer_shown``).
     """
     shown = hits[:2] if _about_as_relevant(hits) else hits[:1]
     limit = MAX_ANSWER_CHARS if len(shown) == 1 else MAX_ANSWER_CHARS * 2 // 3
