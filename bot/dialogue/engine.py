@@ -54,6 +54,14 @@ IDLE_REPLIES = {
 DONE_WORDS = {"done", "finished", "that's all", "thats all", "that is all", "next", "ok", "okay"}
 
 
+@dataclass(frozen=True)
+class _Launched:
+    """What turns read of a launched version: its definition and its questions' ids."""
+
+    definition: dict[str, Any]
+    question_ids: dict[str, int]
+
+
 @dataclass
 class _Context:
     """Everything a participation turn needs, loaded once."""
@@ -81,10 +89,8 @@ class ConversationEngine:
     def __init__(self, settings: Settings, knowledge: KnowledgeService | None = None) -> None:
         self.settings = settings
         self.knowledge = knowledge
-        # Per launched version, which never changes once launched: its definition (read,
-        # never changed, by every turn) and its question ids.
-        self._definitions: dict[int, dict[str, Any]] = {}
-        self._question_ids: dict[int, dict[str, int]] = {}
+        #: What turns read of each launched version (cached: versions never change).
+        self._versions: dict[int, _Launched] = {}
 
     # ------------------------------------------------------------------ entry points
     def key(self, turn: UserTurn) -> str:
@@ -358,17 +364,20 @@ class ConversationEngine:
     # ------------------------------------------------------------------ participation
     def _context(self, session: Session, participation: Participation,
                  turn: UserTurn) -> _Context:
-        definition = self._definition(session, participation.version_id)
+        definition = self._launched(session, participation.version_id).definition
         return _Context(session, participation, definition,
                         repo.current_answers(session, participation.id), turn, [])
 
-    def _definition(self, session: Session, version_id: int) -> dict[str, Any]:
-        """The definition of a launched version (cached; callers must not change it)."""
-        if version_id not in self._definitions:
-            self._definitions[version_id] = session.scalars(
-                select(ConsultationVersion.definition)
-                .where(ConsultationVersion.id == version_id)).one()
-        return self._definitions[version_id]
+    def _launched(self, session: Session, version_id: int) -> _Launched:
+        """A launched version's definition and question ids (cached; callers must not
+        change them)."""
+        launched = self._versions.get(version_id)
+        if launched is None:
+            definition = session.scalars(select(ConsultationVersion.definition)
+                                         .where(ConsultationVersion.id == version_id)).one()
+            ids = {k: q.id for k, q in repo.questions_by_key(session, version_id).items()}
+            launched = self._versions[version_id] = _Launched(definition, ids)
+        return launched
 
     def _resume(self, session: Session, turn: UserTurn,
                 participation: Participation) -> TurnResult:
@@ -709,20 +718,12 @@ class ConversationEngine:
                raw: str | None) -> None:
         ctx.answers[q["id"]] = repo.record_answer(
             ctx.session, ctx.answers.get(q["id"]), ctx.participation.id,
-            self._question_id(ctx.session, ctx.participation.version_id, q["id"]), status=status,
-            value=value, raw_text=raw, message_id=ctx.turn.message_id)
+            self._launched(ctx.session, ctx.participation.version_id).question_ids[q["id"]],
+            status=status, value=value, raw_text=raw, message_id=ctx.turn.message_id)
         evidence = ctx.phase.pop("evidence", None)
         if evidence:
             service_questions.link_evidence(ctx.session, ctx.answers[q["id"]].id, evidence)
         ctx.session.commit()  # each answer is kept even if the conversation stops here
-
-    def _question_id(self, session: Session, version_id: int, key: str) -> int:
-        """The database id of question ``key`` of a launched version (cached)."""
-        ids = self._question_ids.get(version_id)
-        if ids is None:
-            ids = {k: q.id for k, q in repo.questions_by_key(session, version_id).items()}
-            self._question_ids[version_id] = ids
-        return ids[key]
 
     def _advance(self, ctx: _Context, after: dict[str, Any] | None) -> None:
         values = ctx.values()
