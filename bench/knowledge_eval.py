@@ -60,7 +60,7 @@ def evaluate(searcher: KnowledgeSearcher, cases: list[Case], grounder: TermGroun
         figures[mode] = evaluation.hybrid_retrieval(scored) if mode == "hybrid" else \
             evaluation.retrieval(searcher, cases, mode)
     figures.update(decision_figures(scored))
-    shown, keyed = answer_shown(searcher, cases, keys)
+    shown, keyed = answer_shown(scored, keys)
     if keyed and keyed == figures["covered_questions"]:  # sets keyed in full only
         figures["answer_shown"] = {"shown": shown, "questions": keyed}
     return figures

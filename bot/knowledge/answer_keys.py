@@ -22,8 +22,7 @@ from pathlib import Path
 
 from bot import jsonlines
 from bot.knowledge.answers import Coverage, compose
-from bot.knowledge.evaluation import RETRIEVAL_DEPTH, Case, scope
-from bot.knowledge.search import KnowledgeSearcher
+from bot.knowledge.evaluation import Scored
 
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 
@@ -69,16 +68,16 @@ def load_answer_keys(path: Path) -> dict[str, AnswerKey]:
     return keys
 
 
-def answer_shown(searcher: KnowledgeSearcher, cases: Iterable[Case],
-                 keys: dict[str, AnswerKey]) -> tuple[int, int]:
+def answer_shown(scored: Iterable[Scored], keys: dict[str, AnswerKey]) -> tuple[int, int]:
     """How many covered questions with a key get an answer that shows it, out of how many
-    (the answer as the bot words it when it answers: ``answers.compose``)."""
+    (the answer as the bot words it when it answers, ``answers.compose``, from the hits
+    ``evaluation.score`` found)."""
     shown = total = 0
-    for case in cases:
-        key = keys.get(case.question)
-        if key is None or not case.covered:
+    for s in scored:
+        key = keys.get(s.case.question)
+        if key is None or not s.case.covered:
             continue
-        hits = searcher.search(case.question, scope(case), k=RETRIEVAL_DEPTH)
         total += 1
-        shown += bool(hits) and key.shown_in(compose(case.question, hits, Coverage(True)).text)
+        shown += bool(s.hits) and key.shown_in(
+            compose(s.case.question, list(s.hits), Coverage(True)).text)
     return shown, total

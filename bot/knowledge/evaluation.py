@@ -72,7 +72,7 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def scope(case: Case) -> list[str] | None:
+def _scope(case: Case) -> list[str] | None:
     """The collections searched for ``case``: its own, as inside a consultation (None:
     all)."""
     return [case.collection] if case.collection else None
@@ -82,7 +82,7 @@ def scope(case: Case) -> list[str] | None:
 RETRIEVAL_DEPTH = 10
 
 
-def _first_source_rank(case: Case, hits: list[Hit]) -> int | None:
+def _first_source_rank(case: Case, hits: Iterable[Hit]) -> int | None:
     """The rank (from 1) of the first hit from one of ``case``'s sources, if any."""
     return next((rank for rank, hit in enumerate(hits, 1)
                  if f"{hit.passage.collection}/{hit.passage.document}" in case.sources), None)
@@ -100,7 +100,7 @@ def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
               mode: Mode) -> dict[str, float]:
     """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
     return _recall([_first_source_rank(case, searcher.search(
-        case.question, scope(case), k=RETRIEVAL_DEPTH, mode=mode))
+        case.question, _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
         for case in cases if case.covered])
 
 
@@ -114,9 +114,14 @@ class Scored:
     top_similarity: float
     weakest_match: float
     offered: bool = False
-    #: Where the first of the case's sources ranked in the bot's (hybrid) search, from 1
-    #: (None: not among the first ``RETRIEVAL_DEPTH``, or the case has no sources).
-    source_rank: int | None = None
+    #: The bot's (hybrid) search hits, the first ``RETRIEVAL_DEPTH``.
+    hits: tuple[Hit, ...] = ()
+
+    @property
+    def source_rank(self) -> int | None:
+        """Where the first of the case's sources ranked in ``hits``, from 1 (None: not
+        among them, or the case has no sources)."""
+        return _first_source_rank(self.case, self.hits)
 
     def covered_by(self, thresholds: Thresholds) -> bool:
         """Whether the bot would answer it under ``thresholds``."""
@@ -129,15 +134,15 @@ class Scored:
 
 def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrounder,
           on_case: Callable[[], None] | None = None) -> list[Scored]:
-    """Search each question as the bot does and keep what the decision needs, and where
-    its source ranked (``hybrid_retrieval``). The decision reads only the first hits, which
-    do not depend on how many are asked for."""
+    """Search each question as the bot does and keep what the decision needs, and the
+    hits (``hybrid_retrieval``, ``answer_keys.answer_shown``). The decision reads only
+    the first hits, which do not depend on how many are asked for."""
     scored = []
     for case in cases:
-        hits = searcher.search(case.question, scope(case), k=RETRIEVAL_DEPTH)
+        hits = searcher.search(case.question, _scope(case), k=RETRIEVAL_DEPTH)
         measured = measure(case.question, hits, grounder)
         scored.append(Scored(case, measured.top_similarity, measured.weakest_match,
-                             measured.offered, _first_source_rank(case, hits)))
+                             measured.offered, tuple(hits)))
         if on_case is not None:
             on_case()
     return scored
