@@ -256,6 +256,23 @@ class KnowledgePassage(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class KnowledgeGeneration(Base):
+    """One build of the knowledge index, recorded in the store so that every action
+    server (on any machine) notices it and rebuilds its local copy from the stored
+    passages.
+
+    ``fingerprint``: a hash of the passages' ids and content hashes in index order; a
+    local index built from the same passages carries the same fingerprint.
+    """
+
+    __tablename__ = "knowledge_generations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    passages: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class KnowledgeQuery(Base):
     """A question a citizen asked about the service, what was shown, and whether it was
     answered (the knowledge-gap log).

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import review_models  # noqa: F401  (registers the review tables)
+from bot.store import review_models, telegram_models  # noqa: F401  (registers their tables)
 from bot.store.db import alembic_config, engine_for, migrate
 from bot.store.models import Base
 
