@@ -97,11 +97,20 @@ def remove(
 @app.command()
 def stats(documents: bool = typer.Option(False, "--documents", help="List every document."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Collections with their document and passage counts."""
+    """Collections with their document and passage counts, and which index build is live.
+
+    The text output ends with the local index generation (under CODESIGN_VAR_DIR) and the
+    database's latest one; action servers rebuild theirs when the two differ.
+    """
     from bot.knowledge.catalogue import documents as stored_documents
+    from bot.knowledge.generations import latest_row
 
     with store() as session:
         listing = sorted(stored_documents(session), key=lambda d: (d.collection, d.path))
+        latest = latest_row(session)
+        recorded = None if latest is None else (
+            f"generation #{latest.id} of {latest.created_at:%Y-%m-%d %H:%M}, "
+            f"{latest.passages} passages, fingerprint {latest.fingerprint[:12]}")
     totals: dict[str, list[int]] = {}
     for document in listing:
         counts = totals.setdefault(document.collection, [0, 0])
@@ -118,6 +127,8 @@ def stats(documents: bool = typer.Option(False, "--documents", help="List every 
     typer.echo(f"{'COLLECTION':20} {'DOCUMENTS':>9} {'PASSAGES':>9}")
     for collection, docs, passages in rows:
         typer.echo(f"{collection:20} {docs:>9} {passages:>9}")
+    typer.echo(f"\nindex here: {_local_generation()}")
+    typer.echo(f"database:   {recorded or 'no generation recorded yet'}")
     if documents:
         typer.echo("")
         for d in listing:
@@ -177,6 +188,21 @@ def search(
         typer.echo(f"\n{rank}. [{hit.similarity:.2f}] {where}  ({p.collection}: "
                    f"{p.url or p.document})")
         typer.echo("   " + (p.text if len(p.text) < 300 else p.text[:297] + "…"))
+
+
+def _local_generation() -> str:
+    """The live local generation: its name, fingerprint and database generation."""
+    from bot.knowledge import index as ix
+
+    live = ix.current_generation(var_dir())
+    if live is None:
+        return "none yet (an ingest, or an action server's first search, builds it)"
+    stamp = ix.read_stamp(live)
+    if stamp is None:
+        return f"{live.name} (not stamped: made before index builds were recorded)"
+    built_for = f"generation #{stamp.generation.id}" if stamp.generation else \
+        "no recorded generation"
+    return f"{live.name}, fingerprint {stamp.fingerprint[:12]}, built for {built_for}"
 
 
 def _searcher(collections: list[str] | None) -> KnowledgeSearcher:

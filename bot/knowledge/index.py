@@ -3,17 +3,26 @@
 Layout under ``<var>/knowledge/``::
 
     CURRENT                 name of the live generation (replaced with os.replace)
+    .build.lock             taken (fcntl) while a searcher rebuilds from the database
     gen-<timestamp>/        one folder per build
-        manifest.json       collections, counts, index kinds
+        manifest.json       collections, counts, index kinds; the build's stamp:
+                            ``fingerprint`` (of its passages) and ``generation`` (the
+                            database row it was built for: id and fingerprint, or null)
         passages.json       passage metadata in index order, per collection
         <collection>.faiss  dense index (exact inner product, or HNSW when large)
 
 A build writes a complete new folder first and only then points ``CURRENT`` at it, so a
 reader never sees a half-written index. Readers notice the change on their next search.
+
+The folder is a local copy: the passages and their embeddings live in the database, and
+each build is recorded there (``knowledge_generations``, see
+``bot.knowledge.generations``), so an action server on another machine, with its own
+``<var>``, rebuilds its copy when its live generation's fingerprint is not the latest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -49,6 +58,39 @@ class PassageMeta:
     text: str
 
 
+@dataclass(frozen=True)
+class GenerationRef:
+    """A generation recorded in the database: its row id and passage fingerprint."""
+
+    id: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a local generation was built from.
+
+    Attributes:
+        fingerprint: ``fingerprint()`` of the passages in this generation.
+        generation: the database generation it was built for (None: none was recorded,
+            e.g. a database from before generations were recorded).
+    """
+
+    fingerprint: str
+    generation: GenerationRef | None
+
+
+def fingerprint(passages: Iterable[tuple[int, str]]) -> str:
+    """A stable hash of passages' ``(id, content hash)`` pairs, in index order.
+
+    The same stored passages give the same fingerprint on any machine.
+    """
+    digest = hashlib.sha256()
+    for passage_id, content_hash in passages:
+        digest.update(f"{passage_id}:{content_hash}\n".encode())
+    return digest.hexdigest()
+
+
 def knowledge_dir(var: Path) -> Path:
     """The folder holding index generations."""
     path = var / "knowledge"
@@ -74,8 +116,21 @@ def build_faiss(vectors: np.ndarray, *, force_kind: str | None = None) -> Any:
 
 
 def write_generation(var: Path, collections: dict[str, tuple[list[PassageMeta], np.ndarray]],
-                     progress: Callable[[str], None] | None = None) -> Path:
-    """Write a complete index generation and make it the live one atomically."""
+                     progress: Callable[[str], None] | None = None, *,
+                     stamp: Stamp | None = None) -> Path:
+    """Write a complete index generation and make it the live one atomically.
+
+    Args:
+        var: the data folder (generations go under ``<var>/knowledge/``).
+        collections: per collection, its passages in index order and their vectors.
+        progress: called with each collection's name before its index is built.
+        stamp: what the generation was built from, written into its manifest (None:
+            unstamped, as for synthetic indexes; a searcher following a database
+            replaces an unstamped generation).
+
+    Returns:
+        The new generation's folder.
+    """
     import faiss
 
     root = knowledge_dir(var)
@@ -94,10 +149,14 @@ def write_generation(var: Path, collections: dict[str, tuple[list[PassageMeta], 
                                 "index": "hnsw" if isinstance(index, faiss.IndexHNSWFlat)
                                 else "flat"}
     (tmp / "passages.json").write_text(json.dumps(metadata, ensure_ascii=False))
-    (tmp / "manifest.json").write_text(json.dumps({"collections": manifest}, indent=2))
+    described: dict[str, object] = {"collections": manifest}
+    if stamp is not None:
+        described["fingerprint"] = stamp.fingerprint
+        described["generation"] = asdict(stamp.generation) if stamp.generation else None
+    (tmp / "manifest.json").write_text(json.dumps(described, indent=2))
     final = root / name
     tmp.rename(final)
-    pointer = root / ".CURRENT.tmp"
+    pointer = root / f".CURRENT.{name}.tmp"  # one per writer: builds may run at once
     pointer.write_text(name)
     os.replace(pointer, root / "CURRENT")
     _prune(root, keep=name)
@@ -127,6 +186,18 @@ def read_generation(path: Path) -> tuple[dict[str, object], dict[str, list[Passa
     manifest = json.loads((path / "manifest.json").read_text())
     raw = json.loads((path / "passages.json").read_text())
     return manifest, {c: [PassageMeta(**p) for p in items] for c, items in raw.items()}
+
+
+def read_stamp(path: Path) -> Stamp | None:
+    """The stamp in a generation's manifest; None when it has none or cannot be read."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        generation = manifest.get("generation")
+        return Stamp(str(manifest["fingerprint"]),
+                     GenerationRef(int(generation["id"]), str(generation["fingerprint"]))
+                     if generation else None)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def as_vectors(blobs: Iterable[bytes]) -> np.ndarray:

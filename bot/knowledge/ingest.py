@@ -3,7 +3,9 @@
 Only passages whose content is new are embedded: unchanged documents are skipped and a
 changed document reuses the stored embedding of every passage whose text is the same.
 A file that cannot be read is reported by name and skipped; the rest goes in. The index
-generation is rebuilt from the stored embeddings and swapped in atomically.
+generation is rebuilt from the stored embeddings, recorded in the database (so action
+servers on other machines follow it, see ``bot.knowledge.generations``) and swapped in
+atomically.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.knowledge import generations
 from bot.knowledge import index as ix
 from bot.knowledge.chunking import Passage, chunk_document
 from bot.knowledge.documents import Document, DocumentError, FaqFields, iter_files, read_document
@@ -132,19 +135,13 @@ def remove_document(session: Session, collection: str, path: str, var: Path) -> 
 
 
 def rebuild_index(session: Session, var: Path) -> Path:
-    """Write a new index generation from the stored passages and swap it in."""
-    rows = session.execute(
-        select(KnowledgeDocument, KnowledgePassage)
-        .join(KnowledgePassage, KnowledgePassage.document_id == KnowledgeDocument.id)
-        .order_by(KnowledgeDocument.collection, KnowledgeDocument.path,
-                  KnowledgePassage.position))
-    grouped: dict[str, tuple[list[ix.PassageMeta], list[bytes]]] = {}
-    for document, passage in rows:
-        metas, blobs = grouped.setdefault(document.collection, ([], []))
-        metas.append(ix.PassageMeta(passage.id, document.collection, document.path,
-                                    document.title, passage.section, document.url,
-                                    passage.text))
-        blobs.append(passage.embedding)
-    collections = {name: (metas, ix.as_vectors(blobs)) for name, (metas, blobs) in
-                   grouped.items()}
-    return ix.write_generation(var, collections)
+    """Write a new index generation from the stored passages and swap it in.
+
+    The build is recorded in the database (``knowledge_generations``, flushed with the
+    caller's transaction) and its manifest carries the row's id and fingerprint, so
+    searchers on other machines notice it and rebuild their own copy.
+    """
+    stored = generations.read_stored(session)
+    recorded = generations.record(session, stored)
+    return ix.write_generation(var, stored.collections,
+                               stamp=ix.Stamp(stored.fingerprint, recorded))

@@ -2,7 +2,9 @@
 
 ``KnowledgeSearcher`` keeps the live generation in memory and checks the ``CURRENT``
 pointer before each search, so a rebuild is picked up without a restart; a search in
-progress keeps using the generation it started with.
+progress keeps using the generation it started with. Given the database URL (action
+servers), it also follows the database's latest generation, rebuilding the local copy
+when another machine ingested or removed documents (``bot.knowledge.follow``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from bot.knowledge import index as ix
 from bot.knowledge.embedder import embed_query
+from bot.knowledge.follow import CHECK_INTERVAL, GenerationFollower
 
 Mode = Literal["dense", "bm25", "hybrid"]
 RRF_K = 60
@@ -89,10 +92,30 @@ class _Collection:
 class KnowledgeSearcher:
     """Searches the live generation under ``var``; reloads when it changes."""
 
-    def __init__(self, var: Path) -> None:
+    def __init__(self, var: Path, database_url: str | None = None, *,
+                 check_interval: float = CHECK_INTERVAL) -> None:
+        """Search the index under ``var``.
+
+        Args:
+            var: the local data folder holding the index generations.
+            database_url: the app store the index is built from. With it, each search
+                first checks the database's latest generation (at most once per
+                ``check_interval`` seconds) and rebuilds the local one from the stored
+                passages when it is behind or missing; an unreachable database leaves the
+                local generation in use (see ``bot.knowledge.follow``). Without it, the
+                local ``CURRENT`` is all there is (the embedded default, CLI tools).
+            check_interval: seconds the database's answer is reused.
+        """
         self.var = var
+        self.follower = None if database_url is None else \
+            GenerationFollower(var, database_url, check_interval)
         self._loaded: tuple[Path, dict[str, _Collection]] | None = None
         self._lock = threading.Lock()
+
+    def _live(self) -> Path | None:
+        if self.follower is not None:
+            return self.follower.live()
+        return ix.current_generation(self.var)
 
     def collections(self) -> dict[str, _Collection]:
         """The live collections (loading or reloading them when needed).
@@ -101,11 +124,12 @@ class KnowledgeSearcher:
         loading its files; then the newer one is loaded instead.
 
         Raises:
-            RuntimeError: when the live generation's files cannot be read, or the index
-                kept changing during ``LOAD_ATTEMPTS`` loads.
+            RuntimeError: when the live generation's files cannot be read, the index kept
+                changing during ``LOAD_ATTEMPTS`` loads, or (with a database URL) there is
+                no local generation and the database cannot be reached.
         """
         for _attempt in range(LOAD_ATTEMPTS):
-            current = ix.current_generation(self.var)
+            current = self._live()
             if current is None:
                 return {}
             loaded = self._loaded

@@ -15,10 +15,19 @@ DEFAULT_K = 5
 class KnowledgeService:
     """Answers service questions from the live index under ``var``."""
 
-    def __init__(self, var: Path, thresholds: Thresholds | None = None) -> None:
-        """``thresholds``: when the documents count as answering (default: from the
-        environment, ``Thresholds.from_env``)."""
-        self.searcher = KnowledgeSearcher(var)
+    def __init__(self, var: Path, thresholds: Thresholds | None = None,
+                 database_url: str | None = None) -> None:
+        """Answer from the index under ``var``.
+
+        Args:
+            var: the local data folder holding the index generations.
+            thresholds: when the documents count as answering (default: from the
+                environment, ``Thresholds.from_env``).
+            database_url: the app store; with it the local index follows the database's
+                latest generation and is built from the stored passages when missing
+                (action servers on several machines; ``KnowledgeSearcher``).
+        """
+        self.searcher = KnowledgeSearcher(var, database_url)
         self.grounder = TermGrounder()
         self.thresholds = thresholds or Thresholds.from_env()
 
@@ -35,7 +44,11 @@ class KnowledgeService:
         return compose(question, hits, judge(question, hits, self.grounder, self.thresholds))
 
     def warm_up(self) -> None:
-        """Load the model and the live index now, not on the first question."""
+        """Load the model and the live index now, not on the first question.
+
+        With a database URL the local index is first brought up to date with the
+        database (built from the stored passages on a machine that has none yet).
+        """
         from bot.knowledge.embedder import warm_up
 
         warm_up()
