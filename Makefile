@@ -1,11 +1,17 @@
 # codesign: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test setup train lint bench clean help
+.PHONY: run run-scaled status test setup train lint bench clean help
 
 help:  ## List the targets
-	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
 run:  ## Set up what is missing, then start the whole stack on SQLite (Ctrl-C stops it)
 	@bash scripts/run.sh
+
+run-scaled:  ## The scaled mode on this machine: PostgreSQL + Redis, 2 Rasa + 2 action servers, nginx on :8080
+	@bash scripts/run-scaled.sh
+
+status:  ## Show the running programs (either mode) with their pids
+	@.venv/bin/supervisorctl -c $${CODESIGN_VAR_DIR:-var}/supervisord.conf status
 
 test:  ## Set up what is missing, then run every test (unit, Rasa, end-to-end)
 	@bash scripts/test.sh

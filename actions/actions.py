@@ -1,4 +1,4 @@
-"""Custom actions served by the rasa-sdk action server (``rasa_sdk --actions actions``).
+"""Custom actions served to Rasa by ``python -m bot.action_server`` (rasa-sdk's app).
 
 They translate the tracker into a ``UserTurn``, run the dialogue engine off the event
 loop (it does blocking database work) and turn the result into messages and slots.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 import time
 from functools import lru_cache
@@ -34,20 +33,17 @@ ERASE_SLOT = "erase_conversation"
 @lru_cache(maxsize=1)
 def engine() -> ConversationEngine:
     """The process-wide engine, built from the environment on first use."""
-    return ConversationEngine(Settings.from_env(), KnowledgeService(var_dir()))
+    settings = Settings.from_env()
+    return ConversationEngine(settings, KnowledgeService(var_dir(),
+                                                         database_url=settings.database_url))
 
 
-def warm_up() -> None:
-    """Load the embedding model and the index at start-up (``CODESIGN_WARM_UP=0`` skips).
-
-    Only in Sanic's worker process, which serves the requests: loading torch in the main
-    process would fix the multiprocessing start method before Sanic can choose it. It runs
-    in a background thread so the worker acknowledges its start-up in time even on a busy
-    machine; a question asked before it finishes waits for the model instead.
+def start_warm_up() -> None:
+    """Load the embedding model and the index in a background thread, now rather than on
+    the first question (``python -m bot.action_server`` calls it once it listens). A
+    question asked before it finishes waits for the model instead.
     """
-    in_worker = bool(os.environ.get("SANIC_WORKER_NAME"))
-    if in_worker and os.environ.get("CODESIGN_WARM_UP", "1") != "0":
-        threading.Thread(target=_warm_up_knowledge, name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up_knowledge, name="warm-up", daemon=True).start()
 
 
 def _warm_up_knowledge() -> None:
@@ -148,5 +144,3 @@ class ActionPing(Action):
         dispatcher.utter_message(text="pong")
         return []
 
-
-warm_up()

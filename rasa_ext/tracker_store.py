@@ -9,7 +9,8 @@ store. The next message starts a fresh conversation.
 import logging
 from typing import Any, Optional, Text
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -41,6 +42,14 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        else:
+            # Check a pooled connection before using it, so a restarted PostgreSQL costs
+            # no citizen's turn (Rasa's own engine would fail the first turn after it).
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True,
+                                           **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Save new events, or erase the whole conversation when asked to."""

@@ -4,6 +4,7 @@
 #   .venv       Python 3.11 + the app (torch 2.13.0 CPU first, then requirements/app.txt)
 #   node_modules  the web page's front-end packages (npm ci from package-lock.json)
 #   /usr/bin/chromium  Debian's Chromium, for the browser tests and the page-load benchmark
+#   nginx         Debian's nginx, the scaled mode's entry point (make run-scaled, its tests)
 # Each venv and node_modules is rebuilt only when its lock file changed (stamp = file hash).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,7 +68,17 @@ apt_install() { # $@ = packages
     "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
     apt_updated=true
   fi
-  "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+  # Packages that ship a service (nginx) must not start it: codesign runs its own.
+  local policy=/usr/sbin/policy-rc.d made_policy=false
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${as[@]}" tee "$policy" >/dev/null
+    "${as[@]}" chmod +x "$policy"
+    made_policy=true
+  fi
+  local status=0
+  "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null || status=$?
+  if $made_policy; then "${as[@]}" rm -f "$policy"; fi
+  return $status
 }
 
 if ! command -v npm >/dev/null 2>&1; then
@@ -89,4 +100,10 @@ if [[ ! -x /usr/bin/chromium ]]; then
   apt_install chromium || log "warning: could not install chromium; browser tests will skip (fail under CI=true)"
 fi
 
-log "done: .venv-rasa ($(.venv-rasa/bin/python --version)), .venv ($(.venv/bin/python --version)), node_modules, $( [[ -x /usr/bin/chromium ]] && /usr/bin/chromium --version 2>/dev/null | head -1 || echo 'no chromium')"
+# The scaled mode's single entry point (make run-scaled and its tests).
+if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  log "installing Debian's nginx (the scaled mode's entry point)"
+  apt_install nginx || log "warning: could not install nginx; the scaled mode's tests will skip (fail under CI=true)"
+fi
+
+log "done: .venv-rasa ($(.venv-rasa/bin/python --version)), .venv ($(.venv/bin/python --version)), node_modules, $( command -v nginx >/dev/null 2>&1 && nginx -v 2>&1 || echo 'no nginx'), $( [[ -x /usr/bin/chromium ]] && /usr/bin/chromium --version 2>/dev/null | head -1 || echo 'no chromium')"

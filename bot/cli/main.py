@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import consultations, knowledge, privacy, users
+from bot.cli import consultations, knowledge, ops, privacy, users
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
 from bot.cli.telegram import telegram
@@ -19,6 +19,7 @@ app = typer.Typer(help="codesign: co-design consultations for public services.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(consultations.app, name="consultations")
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(ops.app, name="ops")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(users.app, name="users")
 app.command()(chat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -89,7 +90,12 @@ class Stack:
     workdir: Path
     rasa_port: int = 5105
     action_port: int = 5155
+    #: Extra environment of both servers (e.g. ``CODESIGN_ACTION_TIMEOUT``).
+    extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Rasa's HTTP API token and the action server's token, fresh for each stack.
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    action_token: str = field(default_factory=lambda: secrets.token_hex(16))
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                          repr=False)
@@ -119,7 +125,10 @@ class Stack:
             RASA_TELEMETRY_ENABLED="false",
             TF_CPP_MIN_LOG_LEVEL="2",
             HF_HUB_OFFLINE="1",
+            RASA_AUTH_TOKEN=self.rasa_token,
+            ACTION_SERVER_TOKEN=self.action_token,
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 180) -> None:
@@ -143,13 +152,13 @@ class Stack:
         logs.mkdir(parents=True, exist_ok=True)
         env = self.env()
         actions = subprocess.Popen(
-            [str(ROOT / ".venv/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+            [str(ROOT / ".venv/bin/python"), "-m", "bot.action_server",
              "--port", str(self.action_port)],
             cwd=ROOT, env=env, stdout=(logs / "actions.log").open("ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
         rasa = subprocess.Popen(
-            [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--port",
-             str(self.rasa_port), "--model", str(latest_model()), "--endpoints",
+            [str(ROOT / ".venv-rasa/bin/python"), "-m", "rasa_ext.serve", "--enable-api",
+             "--port", str(self.rasa_port), "--model", str(latest_model()), "--endpoints",
              "endpoints.yml", "--credentials", "credentials.yml"],
             cwd=ROOT, env=env, stdout=(logs / "rasa.log").open("ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
@@ -167,7 +176,8 @@ class Stack:
 
     def _ready(self) -> bool:
         try:
-            status = httpx.get(f"{self.rasa_url}/status", timeout=2)
+            status = httpx.get(f"{self.rasa_url}/status", params={"token": self.rasa_token},
+                               timeout=2)
             health = httpx.get(f"http://127.0.0.1:{self.action_port}/health", timeout=2)
         except httpx.HTTPError:
             return False

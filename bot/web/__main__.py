@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (default: 1); every piece of state the app "
+                             "keeps is in the database, so any worker may answer any request")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--proxy-headers", action="store_true",
@@ -25,10 +28,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                         help="proxies whose X-Forwarded-* headers are trusted")
     args = parser.parse_args(argv)
-    app = create_app(WebSettings.from_env())
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=args.proxy_headers,
-                forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level,
+               "proxy_headers": args.proxy_headers,
+               "forwarded_allow_ips": args.forwarded_allow_ips, "server_header": False}
+    if args.workers == 1:
+        uvicorn.run(create_app(WebSettings.from_env()), **options)
+    else:  # each worker process builds its own app from the environment
+        WebSettings.from_env()  # fail here, once, on a bad setting
+        uvicorn.run("bot.web.app:create_app", factory=True, workers=args.workers, **options)
 
 
 if __name__ == "__main__":
