@@ -7,8 +7,9 @@ mkdir -p "$CODESIGN_VAR_DIR"
 export DATABASE_URL="${DATABASE_URL:-sqlite:///$CODESIGN_VAR_DIR/codesign.db}"
 # Rasa (SQLAlchemy 1.4 + psycopg2) reads the same database through a driver-less URL.
 export RASA_TRACKER_URL="${RASA_TRACKER_URL:-$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[a-z0-9]+)?://#postgresql://#')}"
-export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:5055/webhook}"
-export RASA_URL="${RASA_URL:-http://127.0.0.1:5005}"
+# The embedded default's servers (bot/ops/layout.py sets the scaled mode's per program).
+export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${CODESIGN_ACTION_PORT:-5055}/webhook}"
+export RASA_URL="${RASA_URL:-http://127.0.0.1:${CODESIGN_RASA_PORT:-5005}}"
 
 # Secrets: production sets them explicitly; for development a random value is kept under
 # var/ (readable by its owner only) the first time it is needed.

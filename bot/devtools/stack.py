@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -52,6 +52,28 @@ def ingest_demo_knowledge(database_url: str, var: Path, folder: Path | None = No
             report = ingest(session, [collection], collection.name, var)
             if report.failed:
                 raise RuntimeError(f"demo knowledge failed to ingest: {report.failed}")
+
+
+def server_env(database_url: str, workdir: Path, rasa_token: str,
+               action_token: str) -> dict[str, str]:
+    """The environment of the servers of a test or benchmark stack (scripts/env.sh's)."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        RASA_TRACKER_URL=rasa_url_for(database_url),
+        CODESIGN_VAR_DIR=str(workdir),
+        PYTHONPATH=str(ROOT),
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        HF_HUB_OFFLINE="1",
+        RASA_AUTH_TOKEN=rasa_token,
+        ACTION_SERVER_TOKEN=action_token,
+        SANIC_BACKLOG="1024",
+        SQL_POOL_SIZE="3",
+        SQL_MAX_OVERFLOW="5",
+        TICKET_LOCK_LIFETIME="20",
+    )
+    return env
 
 
 def rss_mb(pid: int) -> float:
@@ -115,19 +137,8 @@ class Stack:
             return self._client
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=self.database_url,
-            RASA_TRACKER_URL=rasa_url_for(self.database_url),
-            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
-            CODESIGN_VAR_DIR=str(self.workdir),
-            PYTHONPATH=str(ROOT),
-            RASA_TELEMETRY_ENABLED="false",
-            TF_CPP_MIN_LOG_LEVEL="2",
-            HF_HUB_OFFLINE="1",
-            RASA_AUTH_TOKEN=self.rasa_token,
-            ACTION_SERVER_TOKEN=self.action_token,
-        )
+        env = server_env(self.database_url, self.workdir, self.rasa_token, self.action_token)
+        env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.action_port}/webhook"
         env.update(self.extra_env)
         return env
 
@@ -246,11 +257,22 @@ class Reply:
         raise AssertionError(f"no button containing {title_part!r} in {self.buttons}\n{self.text}")
 
 
+class ChatTarget(Protocol):
+    """Where chats post: the REST channel at ``rasa_url`` (Rasa itself, or the public entry
+    point in the scaled mode), through one kept-open client."""
+
+    @property
+    def rasa_url(self) -> str: ...
+
+    @property
+    def client(self) -> httpx.Client: ...
+
+
 @dataclass
 class Chat:
     """One citizen talking to the bot over the REST channel."""
 
-    stack: Stack
+    stack: ChatTarget
     sender: str
     last: Reply | None = None
 

@@ -26,6 +26,8 @@ Environment (all optional):
 ``CODESIGN_ACTION_UPSTREAMS``  ``host:port`` list of action servers (default: this
                                machine's)
 ``CODESIGN_WEB_UPSTREAMS``     ``host:port`` list of web apps (default: this machine's)
+``CODESIGN_RASA_PORT``         the embedded default's Rasa port (5005)
+``CODESIGN_ACTION_PORT``       the embedded default's action-server port (5055)
 ``CODESIGN_WEB_PORT``          the embedded default's web port (8000)
 =============================  ===========================================================
 """
@@ -187,9 +189,9 @@ def from_env(mode: Mode, env: Mapping[str, str] | None = None,
         raise LayoutError("several Rasa or action servers need the scaled mode "
                           "(make run-scaled): the embedded default has no load balancer")
     rasa_ports = ([base + RASA_OFFSET + i for i in range(1, rasa_count + 1)] if scaled
-                  else [EMBEDDED_RASA_PORT])
+                  else [_int(env, "CODESIGN_RASA_PORT", EMBEDDED_RASA_PORT, 1, 65535)])
     action_ports = ([base + ACTION_OFFSET + i for i in range(1, action_count + 1)] if scaled
-                    else [EMBEDDED_ACTION_PORT])
+                    else [_int(env, "CODESIGN_ACTION_PORT", EMBEDDED_ACTION_PORT, 1, 65535)])
     web_port = base + WEB_OFFSET if scaled else _int(env, "CODESIGN_WEB_PORT",
                                                      EMBEDDED_WEB_PORT, 1, 65535)
     telegram_port = base + TELEGRAM_OFFSET if scaled else _int(
@@ -205,8 +207,7 @@ def from_env(mode: Mode, env: Mapping[str, str] | None = None,
     action_balancer = f"127.0.0.1:{base + ACTION_BALANCER_OFFSET}" if balanced else None
     action_target = action_balancer or (action_upstreams[0] if action_upstreams
                                         else f"127.0.0.1:{EMBEDDED_ACTION_PORT}")
-    action_endpoint_url = env.get("ACTION_ENDPOINT_URL", "").strip() if not scaled else ""
-    action_endpoint_url = action_endpoint_url or f"http://{action_target}/webhook"
+    action_endpoint_url = f"http://{action_target}/webhook"
     webhook = urlsplit(env.get("TELEGRAM_WEBHOOK_URL", "").strip())
     webhook_mode = env.get("TELEGRAM_MODE", "").strip().lower() == "webhook"
     telegram_upstream = (f"127.0.0.1:{telegram_port}"

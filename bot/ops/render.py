@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
+import grp
+import hashlib
 import json
+import os
+import pwd
 import secrets
 import shlex
-from dataclasses import asdict
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -39,12 +45,44 @@ def supervisord_conf(layout: Layout, password: str) -> str:
     supervisord's control socket (with the socket's owner-only mode)."""
     return _templates().get_template("supervisord.conf.j2").render(
         layout=layout, var=layout.var, root=layout.root, password=password,
+        user=getpass.getuser(),
         config=layout.var / "supervisord.conf")
 
 
-def nginx_conf(layout: Layout) -> str:
+@dataclass(frozen=True)
+class NginxUser:
+    """Who nginx's worker processes run as, and where they buffer request bodies.
+
+    Started by an ordinary user, nginx runs as that user and buffers under ``var/nginx``.
+    Started by root, its workers run as ``nobody``, which may not be able to reach the
+    var folder (``/root/…`` is private): their buffers then live in a folder of their own
+    under the system's temporary folder.
+    """
+
+    user: str | None
+    temp: Path
+
+    @classmethod
+    def for_layout(cls, layout: Layout) -> NginxUser:
+        if os.geteuid() != 0:
+            return cls(None, layout.var / "nginx")
+        nobody = pwd.getpwnam("nobody")
+        name = hashlib.sha256(str(layout.var).encode()).hexdigest()[:12]
+        return cls(f"nobody {grp.getgrgid(nobody.pw_gid).gr_name}",
+                   Path(tempfile.gettempdir()) / f"codesign-nginx-{name}")
+
+    def prepare(self) -> None:
+        """Create the buffer folder, owned by the workers' user when that is not us."""
+        self.temp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.user is not None:
+            nobody = pwd.getpwnam(self.user.split()[0])
+            os.chown(self.temp, nobody.pw_uid, nobody.pw_gid)
+
+
+def nginx_conf(layout: Layout, workers: NginxUser) -> str:
     """The text of ``var/nginx.conf`` for ``layout``."""
-    return _templates().get_template("nginx.conf.j2").render(layout=layout, var=layout.var)
+    return _templates().get_template("nginx.conf.j2").render(
+        layout=layout, var=layout.var, user=workers.user, temp=workers.temp)
 
 
 def programs_json(layout: Layout, password: str) -> str:
@@ -73,7 +111,9 @@ def write(layout: Layout) -> list[Path]:
     files = dict(private)
     if any(p.kind == "nginx" for p in layout.programs):
         (layout.var / "nginx").mkdir(exist_ok=True)
-        files[layout.var / "nginx.conf"] = nginx_conf(layout)
+        workers = NginxUser.for_layout(layout)
+        workers.prepare()
+        files[layout.var / "nginx.conf"] = nginx_conf(layout, workers)
     for path, text in files.items():
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(text, encoding="utf-8")
