@@ -18,7 +18,13 @@
  * sessionStorage, so a reload continues the chat while closing the tab forgets it
  * (public computers in libraries are shared). A message whose reply has not arrived is
  * sent again after a reconnect or reload with the same message_id; the action server
- * processes a message id once.
+ * processes a message id once. When the bot says it could not take a message (a custom
+ * {"codesign": "unavailable"} event, then its apology), the message is kept and sent
+ * again automatically after a pause, and the apology is shown as the status line.
+ *
+ * Behind several Rasa servers (the scaled mode's nginx), the socket.io requests carry a
+ * random per-connection `affinity` query parameter, so that all requests of one
+ * connection (long-polling above all) reach the same server. No cookies are used.
  */
 (function () {
   "use strict";
@@ -29,6 +35,9 @@
   var RETURN_KEY = "codesign-return-id";
   var HEAR_BACK = '"follow_up:yes"';
   var REPLY_TIMEOUT_MS = 30000;
+  var RETRY_FIRST_MS = 20000;  // after "unavailable": first automatic re-send
+  var RETRY_MAX_MS = 120000;
+  var UNAVAILABLE = "unavailable";
   var FOCUS_SETTLE_MS = 150;
   var URL_RE = /https?:\/\/[^\s<>"'()]+[^\s<>"'().,;:!?]/g;
   var script = document.currentScript;
@@ -156,6 +165,9 @@
     this.lastSentByButton = false;
     this.focusTimer = null;
     this.replyTimer = null;
+    this.retryTimer = null;
+    this.retryDelay = RETRY_FIRST_MS;
+    this.apologyExpected = false;
     this.build();
   }
 
@@ -302,7 +314,8 @@
       path: path,
       transports: ["websocket", "polling"],
       tryAllTransports: true,
-      reconnectionDelayMax: 10000
+      reconnectionDelayMax: 10000,
+      query: { affinity: uuid() }
     });
     this.socket = socket;
     socket.on("connect", function () {
@@ -394,7 +407,20 @@
   Chat.prototype.onBotMessage = function (data) {
     window.clearTimeout(this.replyTimer);
     this.typing.hidden = true;
+    if (data.codesign === UNAVAILABLE) {
+      this.retryLater();
+      return;
+    }
+    if (this.apologyExpected) {  // the bot's apology for the message it could not take
+      this.apologyExpected = false;
+      var seconds = Math.round(this.retryDelay / 1000);
+      this.setStatus((typeof data.text === "string" ? data.text + " " : "") +
+                     "I will send your message again automatically in " + seconds +
+                     " seconds.");
+      return;
+    }
     this.setStatus("");
+    this.retryDelay = RETRY_FIRST_MS;
     this.state.awaiting = null;
     var buttons = (data.quick_replies || data.buttons || []).filter(function (b) {
       return b && typeof b.title === "string" && typeof b.payload === "string";
@@ -407,6 +433,23 @@
     this.add({ from: "bot", text: text, buttons: buttons });
     mark("codesign-chat-first-reply");
     this.scheduleFocus();
+  };
+
+  /** The bot could not take the awaited message: keep it and send it again later. */
+  Chat.prototype.retryLater = function () {
+    var self = this;
+    var state = this.state;
+    if (state.awaiting) {
+      state.outbox.unshift(state.awaiting);
+      state.awaiting = null;
+      this.store.save(state);
+    }
+    this.apologyExpected = true;
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(function () {
+      self.retryDelay = Math.min(self.retryDelay * 2, RETRY_MAX_MS);
+      self.flush();
+    }, this.retryDelay);
   };
 
   // ------------------------------------------------------------------ rendering
