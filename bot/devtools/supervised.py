@@ -40,12 +40,15 @@ class SupervisedStack:
         database_url: the app store (and Rasa's tracker store).
         settings: layout variables and other environment (``CODESIGN_PUBLIC_PORT``,
             ``CODESIGN_INTERNAL_PORT_BASE``, ``REDIS_URL``, ``CODESIGN_RASA_PORT``, …).
+        launcher: a prefix for the commands it runs, e.g. ``Host.command()``'s to run the
+            programs on a simulated machine (bot.devtools.hosts).
     """
 
     mode: Mode
     workdir: Path
     database_url: str
     settings: dict[str, str] = field(default_factory=dict)
+    launcher: list[str] = field(default_factory=list)
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
     action_token: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen[bytes] | None = None
@@ -100,13 +103,15 @@ class SupervisedStack:
         layout = self.layout
         render.write(layout)
         if any(p.kind == "nginx" for p in layout.programs):
-            check = subprocess.run(["nginx", "-q", "-t", "-c", str(self.workdir / "nginx.conf"),
-                                    "-p", str(self.workdir / "nginx")],
+            check = subprocess.run([*self.launcher, "nginx", "-q", "-t", "-c",
+                                    str(self.workdir / "nginx.conf"), "-p",
+                                    str(self.workdir / "nginx")],
                                    capture_output=True, text=True, check=False)
             if check.returncode != 0:
                 raise RuntimeError(f"nginx refused the configuration: {check.stderr}")
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/supervisord"), "-c", str(self.workdir / "supervisord.conf")],
+            [*self.launcher, str(ROOT / ".venv/bin/supervisord"), "-c",
+             str(self.workdir / "supervisord.conf")],
             cwd=ROOT, env=self.env(), stdout=(self.workdir / "logs" / "supervisor.out").open("ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -134,6 +139,12 @@ class SupervisedStack:
                 raise RuntimeError(f"not healthy after {timeout:.0f} s: {missing}\n"
                                    + self.log_tail(missing))
             urls = {name: urls[name] for name in missing}
+
+    def codesign(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run the ``codesign`` CLI as this stack's machine would (its environment)."""
+        return subprocess.run([*self.launcher, str(ROOT / ".venv/bin/codesign"), *args],
+                              cwd=ROOT, env=self.env(), capture_output=True, text=True,
+                              timeout=timeout, check=False)
 
     def supervisor(self) -> Supervisor:
         """supervisord's XML-RPC interface."""

@@ -1,0 +1,74 @@
+"""Citizens for the scaled-mode tests: REST chats that send a message again, with the
+same message id, until the bot has taken it (as the Telegram bridge and the widget do)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from bot.devtools.stack import Reply
+
+MARKER = {"codesign": "unavailable"}
+
+
+def taken(messages: list[dict[str, Any]]) -> bool:
+    """Whether a reply shows the bot took the message (not empty, not its apology)."""
+    return bool(messages) and not any((m.get("custom") or {}).get("data") == MARKER
+                                      for m in messages)
+
+
+class PatientChat:
+    """One citizen on the REST channel at ``url``.
+
+    Attributes:
+        refused: replies that were not the bot taking the message (HTTP errors, connection
+            errors, empty replies, apologies), each sent again.
+        apologies: of those, the bot's "try again in a minute" replies.
+    """
+
+    def __init__(self, url: str, sender: str | None = None, patience: float = 120) -> None:
+        self.url = f"{url.rstrip('/')}/webhooks/rest/webhook"
+        self.sender = sender or f"citizen-{uuid.uuid4().hex[:10]}"
+        self.patience = patience
+        self.client = httpx.Client(timeout=70)
+        self.refused = 0
+        self.apologies = 0
+        self.last: Reply | None = None
+
+    def say(self, text: str) -> Reply:
+        """Send ``text`` until the bot takes it; returns its reply.
+
+        Raises:
+            AssertionError: it was not taken within the patience.
+        """
+        body = {"sender": self.sender, "message": text,
+                "metadata": {"message_id": uuid.uuid4().hex}}
+        deadline = time.monotonic() + self.patience
+        problem = ""
+        while time.monotonic() < deadline:
+            try:
+                response = self.client.post(self.url, json=body)
+                messages = response.json() if response.status_code == 200 else []
+                problem = f"HTTP {response.status_code}"
+            except (httpx.HTTPError, ValueError) as exc:
+                messages, problem = [], repr(exc)
+            if taken(messages):
+                self.last = Reply(messages)
+                return self.last
+            self.refused += 1
+            if messages:
+                self.apologies += 1
+                problem = "apology"
+            time.sleep(1.0)
+        raise AssertionError(f"{text!r} was never taken ({problem})")
+
+    def press(self, title_part: str) -> Reply:
+        """Press a button of the last reply."""
+        assert self.last is not None, "nothing to press yet"
+        return self.say(self.last.button(title_part)["payload"])
+
+    def close(self) -> None:
+        self.client.close()
