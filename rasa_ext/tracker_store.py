@@ -1,16 +1,28 @@
-"""An SQL tracker store that can erase a conversation on request.
+"""An SQL tracker store that can erase a conversation on request, and never forgets one
+silently.
 
 When a custom action returns ``SlotSet("erase_conversation", True)`` (a citizen declined
 consent or confirmed "forget me"), every stored event of that sender is deleted and the
 current turn is not saved, so nothing about the conversation remains in the tracker
 store. The next message starts a fresh conversation.
+
+Rasa wraps every tracker store in a ``FailSafeTrackerStore`` that, when the database
+fails (PostgreSQL restarting), hands out a *new, empty* conversation and keeps the turn
+in memory only: a citizen half-way through a consultation would be greeted as a
+stranger and the turn lost. ``refuse_fallback`` makes it raise instead, so the turn
+fails as a whole and the citizen is asked to send the message again
+(``rasa_ext.unavailable``), which then continues where they were.
 """
 
 import logging
 from typing import Any, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import (
+    FailSafeTrackerStore,
+    SQLTrackerStore,
+    create_engine_kwargs,
+)
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -68,3 +80,19 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
             )
             session.commit()
         logger.info("Erased conversation: %s events deleted.", deleted)
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The tracker store failed; the turn is abandoned rather than run on an empty
+    conversation."""
+
+
+def _raise(self: FailSafeTrackerStore, error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"the tracker store failed: {error}") from error
+
+
+def refuse_fallback() -> None:
+    """Make ``FailSafeTrackerStore`` raise on a tracker store error (idempotent)."""
+    FailSafeTrackerStore.on_tracker_store_error = _raise  # type: ignore[method-assign]
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = _raise  # type: ignore[method-assign]
+
