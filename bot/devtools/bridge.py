@@ -6,12 +6,14 @@ import asyncio
 import threading
 import time
 
+from sqlalchemy.orm import Session
 from telegram.ext import Application
 
 from bot.telegram.app import build_application, run
 from bot.telegram.config import TelegramConfig
 from bot.telegram.guards import ChatRateLimiter
 from bot.telegram.relay import Relay
+from bot.telegram.retry import RetryingLimiter
 
 
 class BridgeThread:
@@ -19,24 +21,36 @@ class BridgeThread:
 
     Args:
         config: the bridge's configuration (e.g. pointed at a ``FakeTelegram``).
-        retry_interval: seconds between outbox retry rounds.
+        retry_interval: seconds between the bridge's retry rounds.
         limiter: the per-chat flood limit (default: the bridge's).
+        bot_api: how Bot API calls are retried (default: the bridge's).
     """
 
     def __init__(self, config: TelegramConfig, retry_interval: float = 1.0,
-                 limiter: ChatRateLimiter | None = None) -> None:
+                 limiter: ChatRateLimiter | None = None,
+                 bot_api: RetryingLimiter | None = None) -> None:
         self.config = config
-        self.app: Application = build_application(
-            config, retry_interval, limiter)
+        self.app: Application = build_application(config, retry_interval, limiter, bot_api)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="telegram-bridge")
 
     @property
     def relay(self) -> Relay:
-        """The bridge's relay (its outbox, callback tokens, …)."""
+        """The bridge's relay (its store, queues, callback tokens, …)."""
         relay: Relay = self.app.bot_data["relay"]
         return relay
+
+    def queued(self) -> dict[str, int]:
+        """Rows in the bridge's queues: updates, messages for Rasa, replies for chats."""
+        relay = self.relay
+
+        def count(session: Session) -> dict[str, int]:
+            return {"updates": relay.inbox.queue.count(session),
+                    "messages": relay.outbox.count(session),
+                    "replies": relay.replies.count(session)}
+
+        return relay.store.call(count)
 
     def start(self, timeout: float = 30) -> BridgeThread:
         """Start and wait until updates are being fetched or served.

@@ -4,7 +4,8 @@ It speaks enough of the Bot API for python-telegram-bot: ``getMe``, ``getUpdates
 polling from a queue the test fills, honouring ``offset`` and ``timeout``),
 ``setWebhook``/``deleteWebhook``, and it records every other call (``sendMessage``,
 ``editMessageReplyMarkup``, ``answerCallbackQuery``, ``sendChatAction``, …) with its
-parameters. It can be told to fail the next calls of a method with 429 or a 5xx.
+parameters. It can be told to fail the next calls of a method with 429 or a 5xx
+(``fail_next``), or every call for a while, as in an outage of Telegram (``fail_for``).
 
     with FakeTelegram() as telegram:
         telegram.push_text(chat_id=42, text="hello")
@@ -49,9 +50,13 @@ class FakeTelegram:
     Args:
         token: the bot token it accepts (others get 401, as on Telegram).
         username: the bot's username (``getMe``).
+        first_update_id: the first update's id. By default the time in microseconds, so
+            that fake servers of successive tests and runs never reuse an update id: the
+            bridge remembers the ids it handled (for 7 days) and drops a repeat.
     """
 
-    def __init__(self, token: str = TOKEN, username: str = "codesign_test_bot") -> None:
+    def __init__(self, token: str = TOKEN, username: str = "codesign_test_bot",
+                 first_update_id: int | None = None) -> None:
         self.token = token
         self.username = username
         self.calls: list[Call] = []  # answered calls
@@ -60,7 +65,9 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         self._queries: dict[int, list[str]] = {}  # chat -> callback query ids pushed
         self._failures: dict[str, list[int]] = {}
-        self._ids = itertools.count(1)
+        self._outage: tuple[float, tuple[int, ...]] | None = None  # (until, statuses)
+        self._outage_calls = itertools.count()
+        self._ids = itertools.count(first_update_id or time.time_ns() // 1000)
         self._message_ids = itertools.count(1000)
         self._changed = threading.Condition()
         self._closing = False
@@ -133,6 +140,19 @@ class FakeTelegram:
         """Answer the next ``count`` calls of ``method`` with ``status`` (429: retry after 1 s)."""
         with self._changed:
             self._failures.setdefault(method, []).extend([status] * count)
+
+    def fail_for(self, seconds: float, statuses: tuple[int, ...] = (429, 500)) -> None:
+        """Answer every call, ``getUpdates`` included, with ``statuses`` in turn (429 with
+        ``retry_after`` 1 s) for the next ``seconds``; a long poll waiting when the window
+        opens fails too. Updates pushed meanwhile wait, as on Telegram."""
+        with self._changed:
+            self._outage = (time.monotonic() + seconds, statuses)
+            self._changed.notify_all()
+
+    @property
+    def failing(self) -> bool:
+        """Whether a ``fail_for`` window is open."""
+        return self._outage is not None and time.monotonic() < self._outage[0]
 
     # --- what the bot did -------------------------------------------------------------
 
@@ -236,35 +256,52 @@ class FakeTelegram:
 
     # --- the HTTP side ----------------------------------------------------------------
 
-    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The next updates (long polling); None when an outage opened while waiting."""
         offset = int(params.get("offset") or 0)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         with self._changed:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and not self._closing:
+            while not self._updates and not self._closing and not self.failing:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self._changed.wait(left)
+            if self.failing:
+                return None
             batch = self._updates[: int(params.get("limit") or 100)]
             now = time.perf_counter()
             for update in batch:
                 self.delivered.setdefault(update["update_id"], now)
             return batch
 
-    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _failure(self, method: str) -> int | None:
+        """The status of an injected failure for this call, if any."""
         with self._changed:
+            if self.failing and self._outage is not None:
+                statuses = self._outage[1]
+                return statuses[next(self._outage_calls) % len(statuses)]
             failures = self._failures.get(method)
-            status = failures.pop(0) if failures else 200
-            if status != 200:
-                self.rejected.append(Call(method, params))
+            return failures.pop(0) if failures else None
+
+    def _fail(self, method: str, params: dict[str, Any],
+              status: int) -> tuple[int, dict[str, Any]]:
+        with self._changed:
+            self.rejected.append(Call(method, params))
         if status == 429:
             return 429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
                          "description": "Too Many Requests: retry after 1"}
-        if status != 200:
-            return status, {"ok": False, "error_code": status, "description": "Bad Gateway"}
+        return status, {"ok": False, "error_code": status, "description": "Bad Gateway"}
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status = self._failure(method)
+        if status is not None:
+            return self._fail(method, params, status)
         if method == "getUpdates":
-            return 200, {"ok": True, "result": self._get_updates(params)}
+            updates = self._get_updates(params)
+            if updates is None:
+                return self._fail(method, params, self._failure(method) or 500)
+            return 200, {"ok": True, "result": updates}
         if method == "getMe":
             result: Any = {"id": BOT_ID, "is_bot": True, "first_name": "Codesign",
                            "username": self.username, "can_join_groups": True,

@@ -35,6 +35,7 @@ from bot.dialogue.messages import BotMessage, TurnResult, UserTurn, payload
 from bot.knowledge.answers import GroundedAnswer
 from bot.knowledge.service import KnowledgeService
 from bot.store import repository as repo
+from bot.store import telegram_state
 from bot.store.db import session_scope
 from bot.store.models import Answer, ConsultationVersion, KnowledgeQuery, Participation, utcnow
 from bot.store.pseudonym import participant_key
@@ -342,6 +343,8 @@ class ConversationEngine:
                         state: dict[str, Any]) -> TurnResult:
         if turn.intent == "affirm" or (turn.intent == "forget_me" and turn.is_button):
             removed = repo.erase_participant(session, self.key(turn))
+            if turn.channel == telegram_state.CHANNEL:  # what the Telegram bridge keeps
+                telegram_state.forget_chat(session, turn.sender_id)
             what = "your answers and conversations" if removed else "the conversation"
             message = render.text(f"Done: {what} have been deleted. Nothing about you is "
                                   "kept. Thank you for your time.")

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.config import Settings, var_dir
+from bot.config import Settings, default_database_url, var_dir
 
 TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
@@ -42,9 +42,12 @@ class TelegramConfig:
             (``TELEGRAM_WEBHOOK_SECRET``).
         listen: address the webhook server binds (``TELEGRAM_WEBHOOK_LISTEN``).
         port: port the webhook server binds (``TELEGRAM_WEBHOOK_PORT``).
-        outbox_path: SQLite file of messages waiting for Rasa.
-        database_url: the app store, read for outcomes to push (``DATABASE_URL``).
-        contacts_path: SQLite file of chats that asked to hear a consultation's outcome.
+        outbox_path: where older bridges kept the messages waiting for Rasa (imported
+            into the app store at start, then renamed).
+        database_url: the app store, which holds the bridge's state (``DATABASE_URL``;
+            None: the embedded default under ``CODESIGN_VAR_DIR``).
+        contacts_path: where older bridges kept the chats waiting for an outcome
+            (imported likewise).
         notify_interval: seconds between checks for outcomes to push.
     """
 
@@ -68,12 +71,16 @@ class TelegramConfig:
         return urlsplit(self.webhook_url or "").path.strip("/")
 
     def resolved_outbox_path(self) -> Path:
-        """The outbox file (default ``<var>/telegram-outbox.sqlite3``)."""
+        """An older bridge's outbox file (default ``<var>/telegram-outbox.sqlite3``)."""
         return self.outbox_path or var_dir() / "telegram-outbox.sqlite3"
 
     def resolved_contacts_path(self) -> Path:
-        """Where the chats waiting for an outcome are kept (default: under ``var/``)."""
+        """An older bridge's contacts file (default ``<var>/telegram-contacts.sqlite3``)."""
         return self.contacts_path or var_dir() / "telegram-contacts.sqlite3"
+
+    def resolved_database_url(self) -> str:
+        """The app store (default: the embedded SQLite file under ``var/``)."""
+        return self.database_url or default_database_url()
 
     @classmethod
     def from_env(cls) -> TelegramConfig:

@@ -1,54 +1,31 @@
 """Chats to tell a consultation's outcome: kept only for citizens who asked to hear back.
 
-When a citizen presses "Yes, tell me" at the end of a consultation, the bridge keeps their
-chat id next to their pseudonymous sender id, in its own SQLite file (the app store never
-holds Telegram ids). The entry is deleted once they were told, or when they say /forget.
+When a citizen presses "Yes, tell me" at the end of a consultation, the bridge records
+their chat in the app store (``telegram_contacts``): its pseudonymous key, and its chat id
+sealed (``bot.telegram.sealed``), never in the clear. The entry is deleted once they were
+told, or when they say /forget or confirm "forget me".
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from pathlib import Path
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS contacts (
-    sender TEXT PRIMARY KEY,
-    chat_id INTEGER NOT NULL,
-    added_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS contacts_chat ON contacts (chat_id);
-"""
+from bot.store.telegram_models import TelegramContact
+from bot.telegram.store import change
 
 
-class Contacts:
-    """Pseudonymous sender id -> Telegram chat id, for outcome messages only."""
+def add_contact(session: Session, chat_key: str, chat_ref: str) -> None:
+    """Remember where to tell this chat the outcome (again: the latest sealed id wins)."""
+    session.merge(TelegramContact(chat_key=chat_key, chat_ref=chat_ref))
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.executescript(SCHEMA)
 
-    def add(self, sender: str, chat_id: int) -> None:
-        """Remember where to tell this sender the outcome."""
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO contacts VALUES (?, ?, ?)",
-                             (sender, chat_id, time.time()))
+def contacts(session: Session) -> dict[str, str]:
+    """Every contact: chat key -> sealed chat id."""
+    return {key: ref for key, ref in session.execute(
+        select(TelegramContact.chat_key, TelegramContact.chat_ref))}
 
-    def chats(self) -> dict[str, int]:
-        """Every sender with their chat id."""
-        return dict(self._db.execute("SELECT sender, chat_id FROM contacts").fetchall())
 
-    def remove_sender(self, sender: str) -> None:
-        """Forget one sender (after they were told)."""
-        with self._db:
-            self._db.execute("DELETE FROM contacts WHERE sender = ?", (sender,))
-
-    def remove_chat(self, chat_id: int) -> None:
-        """Forget a chat (the citizen said /forget)."""
-        with self._db:
-            self._db.execute("DELETE FROM contacts WHERE chat_id = ?", (chat_id,))
-
-    def close(self) -> None:
-        self._db.close()
+def remove_contact(session: Session, chat_key: str) -> None:
+    """Forget one contact (they were told)."""
+    change(session, delete(TelegramContact).where(TelegramContact.chat_key == chat_key))

@@ -1,38 +1,55 @@
-"""Guards in front of the relay: duplicate updates and per-chat floods."""
+"""Guards in front of the relay: keys handled once, and per-chat floods."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.store.models import utcnow
+from bot.store.telegram_models import TelegramSeen
+from bot.telegram.store import change
 
 
+@dataclass
 class Seen:
-    """Remembers the latest ``capacity`` keys (update ids, pressed keyboards, …).
+    """Keys handled once, kept in the app store (``telegram_seen``) so that a bridge
+    restarted elsewhere remembers them: update ids (a redelivered update is dropped),
+    pressed keyboards (a keyboard pressed twice is relayed once) and refused group chats
+    (told once). Keys hold pseudonymous chat keys, never chat ids.
 
-    Used to handle a redelivered update once, a keyboard pressed twice once, and to
-    answer a group chat once.
+    Keys older than ``max_age_days`` are pruned: by then Telegram no longer redelivers an
+    update, and after a week without updates it may even start numbering them anew.
     """
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+    max_age_days: float = 7
 
-    def first_time(self, key: Hashable) -> bool:
-        """True the first time ``key`` is offered, False on a repeat."""
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self.capacity:
-            self._seen.popitem(last=False)
-        return True
+    def has(self, session: Session, kind: str, key: str) -> bool:
+        """Whether ``key`` of set ``kind`` was handled."""
+        return session.get(TelegramSeen, (kind, key)) is not None
+
+    def add(self, session: Session, kind: str, key: str) -> None:
+        """Record ``key`` as handled (the flush fails when it already is)."""
+        session.add(TelegramSeen(kind=kind, key=key))
+        session.flush()
+
+    def prune(self, session: Session) -> int:
+        """Forget the keys older than ``max_age_days``; returns how many."""
+        cutoff = utcnow() - timedelta(days=self.max_age_days)
+        return change(session, delete(TelegramSeen).where(TelegramSeen.seen_at < cutoff))
 
 
 class ChatRateLimiter:
     """A token bucket per chat: ``burst`` messages at once, then ``per_minute`` a minute.
 
     Only the ``max_chats`` most recently active chats are tracked; a forgotten chat starts
-    again with a full bucket, which is what a quiet chat would have anyway.
+    again with a full bucket, which is what a quiet chat would have anyway. The buckets are
+    in memory: a restarted bridge starts every chat with a full one.
 
     Args:
         burst: bucket size.

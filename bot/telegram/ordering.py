@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,22 +43,30 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     questions), while one slow turn must not hold up everyone else.
 
     Args:
-        locks: the per-chat locks, shared with the outbox retry loop.
+        locks: the per-chat locks, shared with the retry round.
         max_concurrent_updates: updates processed at once at most.
+        on_done: called with each update once processed, whatever the outcome (the inbox
+            then knows it is no longer in flight).
     """
 
-    def __init__(self, locks: ChatLocks, max_concurrent_updates: int = 64) -> None:
+    def __init__(self, locks: ChatLocks, max_concurrent_updates: int = 64,
+                 on_done: Callable[[object], None] | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self.locks = locks
+        self.on_done = on_done
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Await ``coroutine`` while holding the lock of the update's chat."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        async with self.locks.hold(chat.id):
-            await coroutine
+        try:
+            if chat is None:
+                await coroutine
+            else:
+                async with self.locks.hold(chat.id):
+                    await coroutine
+        finally:
+            if self.on_done is not None:
+                self.on_done(update)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

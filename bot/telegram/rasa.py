@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-CHANNEL = "telegram"
+from bot.store.telegram_state import CHANNEL
 
 
 class RasaUnavailable(Exception):

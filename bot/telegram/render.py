@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import hashlib
 from base64 import urlsafe_b64encode
-from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram.rasa import Button
+from bot.store.models import utcnow
+from bot.store.telegram_models import TelegramCallbackToken
+from bot.telegram.rasa import Button, Reply
+from bot.telegram.store import change
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes
 TOKEN_PREFIX = "~"
+BUTTONS_ONLY = "Please choose:"
+#: Rows of ``{"text": title, "callback_data": data}`` buttons, as stored with a reply.
+Keyboard = list[list[dict[str, str]]]
+#: One Telegram message: its text and its keyboard.
+Message = tuple[str, Keyboard | None]
 
 
 def utf16_len(text: str) -> int:
@@ -61,61 +73,88 @@ def _prefix_within(text: str, limit: int) -> str:
     return text
 
 
+@dataclass
 class CallbackTokens:
     """Maps button payloads to ``callback_data`` (at most 64 bytes) and back, per chat.
 
-    A payload that fits is used as it is (payloads start with ``/``), so those buttons
-    keep working after a restart. A longer one becomes ``~`` + a short hash, remembered
-    for the chat; each chat keeps its ``per_chat`` latest tokens and only the
-    ``max_chats`` most recently active chats are kept.
+    A payload that fits is used as it is (payloads start with ``/``), so those buttons work
+    whatever happened to the bridge. A longer one becomes ``~`` + a short hash, kept in the
+    app store for the chat (``telegram_callback_tokens``), so it also works after the
+    bridge moved to another machine. Each chat keeps its ``per_chat`` latest tokens (a
+    token used again counts as new); tokens older than ``max_age_days`` are pruned.
     """
 
-    def __init__(self, per_chat: int = 256, max_chats: int = 10_000) -> None:
-        self.per_chat = per_chat
-        self.max_chats = max_chats
-        self._chats: OrderedDict[int, OrderedDict[str, str]] = OrderedDict()
+    per_chat: int = 256
+    max_age_days: float = 30
 
-    def data_for(self, chat_id: int, payload: str) -> str:
-        """The ``callback_data`` of a button with ``payload`` in ``chat_id``."""
+    def data_for(self, session: Session, chat_key: str, payload: str) -> str:
+        """The ``callback_data`` of a button with ``payload`` in the chat."""
         if len(payload.encode()) <= MAX_CALLBACK_DATA and not payload.startswith(TOKEN_PREFIX):
             return payload
         digest = hashlib.sha256(payload.encode()).digest()
         token = TOKEN_PREFIX + urlsafe_b64encode(digest[:12]).decode()
-        tokens = self._chat(chat_id)
-        tokens[token] = payload
-        tokens.move_to_end(token)
-        while len(tokens) > self.per_chat:
-            tokens.popitem(last=False)
+        known = session.get(TelegramCallbackToken, (chat_key, token))
+        if known is not None:
+            known.created_at = utcnow()
+            return token
+        session.add(TelegramCallbackToken(chat_key=chat_key, token=token, payload=payload))
+        session.flush()
+        latest = (select(TelegramCallbackToken.token)
+                  .where(TelegramCallbackToken.chat_key == chat_key)
+                  .order_by(TelegramCallbackToken.created_at.desc()).limit(self.per_chat))
+        change(session, delete(TelegramCallbackToken).where(
+            TelegramCallbackToken.chat_key == chat_key,
+            TelegramCallbackToken.token.not_in(latest)))
         return token
 
-    def payload_for(self, chat_id: int, data: str) -> str | None:
-        """The payload of a pressed button, or None when its token was forgotten."""
+    def payload_for(self, session: Session, chat_key: str, data: str) -> str | None:
+        """The payload of a pressed button, or None when its token is unknown."""
         if not data.startswith(TOKEN_PREFIX):
             return data
-        tokens = self._chats.get(chat_id)
-        return tokens.get(data) if tokens is not None else None
+        known = session.get(TelegramCallbackToken, (chat_key, data))
+        return known.payload if known is not None else None
 
-    def _chat(self, chat_id: int) -> OrderedDict[str, str]:
-        tokens = self._chats.get(chat_id)
-        if tokens is None:
-            tokens = self._chats[chat_id] = OrderedDict()
-            while len(self._chats) > self.max_chats:
-                self._chats.popitem(last=False)
-        self._chats.move_to_end(chat_id)
-        return tokens
+    def prune(self, session: Session) -> int:
+        """Delete the tokens older than ``max_age_days``; returns how many."""
+        cutoff = utcnow() - timedelta(days=self.max_age_days)
+        return change(session, delete(TelegramCallbackToken)
+                      .where(TelegramCallbackToken.created_at < cutoff))
 
 
-def keyboard(chat_id: int, buttons: tuple[Button, ...],
-             tokens: CallbackTokens) -> InlineKeyboardMarkup | None:
-    """An inline keyboard, or None without buttons.
+def keyboard(buttons: tuple[Button, ...], data_for: Callable[[str], str]) -> Keyboard | None:
+    """The rows of an inline keyboard, or None without buttons.
 
     One button per row (option titles are often sentences), except that short titles such
     as the points of a 1-5 scale share one row.
+
+    Args:
+        buttons: the bot's buttons.
+        data_for: the ``callback_data`` of a payload (e.g. ``CallbackTokens.data_for``).
     """
     if not buttons:
         return None
-    keys = [InlineKeyboardButton(b.title, callback_data=tokens.data_for(chat_id, b.payload))
-            for b in buttons]
+    keys = [{"text": b.title, "callback_data": data_for(b.payload)} for b in buttons]
     if len(keys) <= 8 and all(len(b.title) <= 3 for b in buttons):
-        return InlineKeyboardMarkup([keys])
-    return InlineKeyboardMarkup([[key] for key in keys])
+        return [keys]
+    return [[key] for key in keys]
+
+
+def markup(rows: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """The ``reply_markup`` of stored keyboard rows."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(key["text"],
+                                                       callback_data=key["callback_data"])
+                                  for key in row] for row in rows])
+
+
+def messages(replies: list[Reply], data_for: Callable[[str], str]) -> list[Message]:
+    """The Telegram messages of the bot's replies: long texts split, buttons under the last
+    part of their reply (a reply of buttons alone gets a short text, as Telegram needs)."""
+    out: list[Message] = []
+    for reply in replies:
+        parts = split_text(reply.text) or [BUTTONS_ONLY]
+        rows = keyboard(reply.buttons, data_for)
+        out.extend((part, rows if index == len(parts) - 1 else None)
+                   for index, part in enumerate(parts))
+    return out

@@ -226,13 +226,13 @@ def test_429_from_telegram_is_retried(telegram: FakeTelegram, bridge: BridgeThre
 def test_rasa_down_then_message_delivered(telegram: FakeTelegram, proxy: RasaProxy,
                                           bridge: BridgeThread) -> None:
     chat = next(chat_ids)
-    bridge.relay.outbox.backoff = 0.5  # retry soon (15 s, doubling, by default)
+    bridge.relay.outbox.policy.backoff = 0.5  # retry soon (15 s, doubling, by default)
     proxy.down = True
     telegram.say(chat, f"/start {LIBRARY}", UNAVAILABLE)
-    assert len(bridge.relay.outbox) == 1
+    assert bridge.queued()["messages"] == 1
     proxy.down = False
     telegram.wait_for_text(chat, "Privacy")  # the kept message, delivered by the retry
-    assert len(bridge.relay.outbox) == 0
+    assert bridge.queued()["messages"] == 0
     assert proxy.senders.count(sender(chat)) == 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,12 +34,14 @@ from bot.telegram.relay import UNAVAILABLE
 
 @dataclass
 class EchoRasa:
-    """Answers ``echo: <message>`` with a button (after ``delay`` seconds), or 503 while
+    """Answers ``echo: <message>`` with ``buttons`` (after ``delay`` seconds), or 503 while
     ``down``."""
 
     received: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
     delay: float = 0.0
+    buttons: list[dict[str, str]] = field(
+        default_factory=lambda: [{"title": "Again", "payload": "/again"}])
 
     def serve(self) -> ThreadingHTTPServer:
         rasa = self
@@ -53,8 +55,7 @@ class EchoRasa:
                     return
                 rasa.received.append(body)
                 time.sleep(rasa.delay)
-                reply = [{"text": f"echo: {body['message']}",
-                          "buttons": [{"title": "Again", "payload": "/again"}]}]
+                reply = [{"text": f"echo: {body['message']}", "buttons": rasa.buttons}]
                 data = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
@@ -73,6 +74,14 @@ class EchoRasa:
         return [body["message"] for body in self.received]
 
 
+def eventually(check: Callable[[], bool], timeout: float = 20) -> None:
+    """Wait until ``check()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
+
+
 @dataclass
 class Harness:
     telegram: FakeTelegram
@@ -88,7 +97,9 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
         config = TelegramConfig(token=telegram.token, secret_key=b"unit-test-secret-key",
                                 rasa_url=f"http://127.0.0.1:{server.server_address[1]}",
                                 api_base_url=telegram.base_url,
-                                outbox_path=tmp_path / "outbox.sqlite3")
+                                database_url=f"sqlite:///{tmp_path / 'app.db'}",
+                                outbox_path=tmp_path / "outbox.sqlite3",
+                                contacts_path=tmp_path / "contacts.sqlite3")
         limiter = ChatRateLimiter(burst=5, per_minute=0.001)  # no refill during a test
         with BridgeThread(config, retry_interval=0.2, limiter=limiter) as bridge:
             yield Harness(telegram, rasa, bridge)
@@ -130,18 +141,19 @@ def test_a_flood_gets_one_notice_and_is_dropped(harness: Harness) -> None:
 
 
 def test_rasa_down_keeps_the_message_and_delivers_it_when_back(harness: Harness) -> None:
-    harness.bridge.relay.outbox.backoff = 0.1  # retry soon (15 s, doubling, in production)
+    harness.bridge.relay.outbox.policy.backoff = 0.1  # retry soon (15 s, doubling, normally)
     harness.rasa.down = True
     harness.telegram.push_text(8, "my answer")
     harness.telegram.wait_for_text(8, UNAVAILABLE)
-    assert len(harness.bridge.relay.outbox) == 1
+    assert harness.bridge.queued() == {"updates": 0, "messages": 1, "replies": 0}
     harness.rasa.down = False
     harness.telegram.wait_for_text(8, "echo: my answer")  # by the retry loop
-    assert harness.rasa.messages == ["my answer"] and len(harness.bridge.relay.outbox) == 0
+    assert harness.rasa.messages == ["my answer"]
+    eventually(lambda: harness.bridge.queued() == {"updates": 0, "messages": 0, "replies": 0})
 
 
 def test_queued_messages_go_first_on_the_next_message(harness: Harness) -> None:
-    harness.bridge.relay.outbox.backoff = 3600  # keep the retry loop out of it
+    harness.bridge.relay.outbox.policy.backoff = 3600  # keep the retry loop out of it
     harness.rasa.down = True
     harness.telegram.push_text(9, "first")
     harness.telegram.wait_for_text(9, UNAVAILABLE)

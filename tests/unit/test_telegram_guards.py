@@ -1,20 +1,40 @@
-"""Guards: duplicate updates, per-chat flood limits, per-chat ordering locks."""
+"""Guards: keys handled once, per-chat flood limits, per-chat ordering locks."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.db import migrate
+from bot.store.models import utcnow
+from bot.store.telegram_models import TelegramSeen
+from bot.store.telegram_state import PRESSED, REFUSED, pressed_key
 from bot.telegram.guards import ChatRateLimiter, Seen
 from bot.telegram.ordering import ChatLocks
+from bot.telegram.store import BridgeStore
 
 
-def test_an_update_is_handled_once_and_memory_is_bounded() -> None:
-    seen = Seen(capacity=3)
-    assert seen.first_time(1) and not seen.first_time(1)
-    for update_id in (2, 3, 4):
-        assert seen.first_time(update_id)
-    assert not seen.first_time(4)
-    assert seen.first_time(1)  # forgotten: only the latest 3 are kept
+def test_keys_are_kept_in_the_database_and_pruned_after_a_week(database_url: str) -> None:
+    migrate(database_url)
+    store = BridgeStore(database_url, b"test-secret-key-0123456789abcdef")
+    seen = Seen()
+    key = pressed_key(store.chat_key(42), 1001)
+    assert not store.call(lambda s: seen.has(s, PRESSED, key))
+    store.call(lambda s: seen.add(s, PRESSED, key))
+    assert store.call(lambda s: Seen().has(s, PRESSED, key))  # another bridge knows it too
+    assert not store.call(lambda s: seen.has(s, REFUSED, key))  # each kind is its own set
+    with pytest.raises(IntegrityError):
+        store.call(lambda s: seen.add(s, PRESSED, key))
+    assert "42" not in key.split(":")[0]  # the chat's pseudonymous key, not its id
+    assert store.call(seen.prune) == 0
+    store.call(lambda s: s.execute(update(TelegramSeen).values(
+        seen_at=utcnow() - timedelta(days=7, minutes=1))))
+    assert store.call(seen.prune) == 1
+    assert not store.call(lambda s: seen.has(s, PRESSED, key))
 
 
 class Clock:

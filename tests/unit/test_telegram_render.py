@@ -1,15 +1,29 @@
-"""Telegram rendering: splitting long texts, keyboards, callback-data tokens."""
+"""Telegram rendering: splitting long texts, keyboards, callback-data tokens (kept in the
+app store)."""
 
 from __future__ import annotations
 
-from bot.telegram.rasa import Button
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.store.db import migrate
+from bot.store.models import utcnow
+from bot.store.telegram_models import TelegramCallbackToken
+from bot.telegram.rasa import Button, Reply
 from bot.telegram.render import (
+    BUTTONS_ONLY,
     MAX_CALLBACK_DATA,
     CallbackTokens,
     keyboard,
+    markup,
+    messages,
     split_text,
     utf16_len,
 )
+from bot.telegram.store import BridgeStore
 
 LONG_PAYLOAD = '/start_consultation{"consultation":"a-consultation-with-a-very-long-slug-2027"}'
 
@@ -43,44 +57,71 @@ def test_split_counts_utf16_units_and_keeps_every_character() -> None:
     assert " ".join(parts).split() == text.split()
 
 
-def test_short_payloads_are_used_as_they_are() -> None:
+@pytest.fixture
+def store(sqlite_url: str) -> BridgeStore:
+    migrate(sqlite_url)
+    return BridgeStore(sqlite_url, b"test-secret-key-0123456789abcdef")
+
+
+def test_short_payloads_are_used_as_they_are(store: BridgeStore) -> None:
     tokens = CallbackTokens()
     payload = '/choose{"choice":"q3:1"}'
-    assert tokens.data_for(1, payload) == payload
-    assert tokens.payload_for(1, payload) == payload
-    assert tokens.payload_for(2, payload) == payload  # any chat: it is the payload itself
+    assert store.call(lambda s: tokens.data_for(s, "chat-1", payload)) == payload
+    assert store.call(lambda s: tokens.payload_for(s, "chat-1", payload)) == payload
+    assert store.call(lambda s: tokens.payload_for(s, "chat-2", payload)) == payload  # any chat
+    assert store.call(lambda s: s.scalar(select(func.count(TelegramCallbackToken.token)))) == 0
 
 
-def test_long_payloads_become_short_tokens_per_chat() -> None:
+def test_long_payloads_become_short_tokens_per_chat(store: BridgeStore) -> None:
     tokens = CallbackTokens()
-    data = tokens.data_for(1, LONG_PAYLOAD)
+    data = store.call(lambda s: tokens.data_for(s, "chat-1", LONG_PAYLOAD))
     assert len(data.encode()) <= MAX_CALLBACK_DATA and data != LONG_PAYLOAD
-    assert tokens.data_for(1, LONG_PAYLOAD) == data  # stable
-    assert tokens.payload_for(1, data) == LONG_PAYLOAD
-    assert tokens.payload_for(2, data) is None  # another chat's token is unknown
+    assert store.call(lambda s: tokens.data_for(s, "chat-1", LONG_PAYLOAD)) == data  # stable
+    assert store.call(lambda s: CallbackTokens().payload_for(s, "chat-1", data)) == \
+        LONG_PAYLOAD  # known to a bridge restarted elsewhere
+    assert store.call(lambda s: tokens.payload_for(s, "chat-2", data)) is None
 
 
-def test_tokens_are_bounded_per_chat_and_in_chats() -> None:
-    tokens = CallbackTokens(per_chat=2, max_chats=2)
-    first = tokens.data_for(1, LONG_PAYLOAD + "1")
-    tokens.data_for(1, LONG_PAYLOAD + "2")
-    tokens.data_for(1, LONG_PAYLOAD + "3")
-    assert tokens.payload_for(1, first) is None  # the oldest of chat 1 went
-    kept = tokens.data_for(2, LONG_PAYLOAD)
-    tokens.data_for(3, LONG_PAYLOAD)
-    assert tokens.payload_for(1, tokens.data_for(1, LONG_PAYLOAD + "3")) is not None
-    assert tokens.payload_for(2, kept) is None  # chat 2 was the least recently active
+def test_tokens_are_bounded_per_chat_and_pruned_after_a_month(store: BridgeStore) -> None:
+    tokens = CallbackTokens(per_chat=2)
+    first = store.call(lambda s: tokens.data_for(s, "chat-1", LONG_PAYLOAD + "1"))
+    time.sleep(0.01)
+    second = store.call(lambda s: tokens.data_for(s, "chat-1", LONG_PAYLOAD + "2"))
+    time.sleep(0.01)
+    store.call(lambda s: tokens.data_for(s, "chat-1", LONG_PAYLOAD + "1"))  # used again
+    time.sleep(0.01)
+    store.call(lambda s: tokens.data_for(s, "chat-1", LONG_PAYLOAD + "3"))
+    assert store.call(lambda s: tokens.payload_for(s, "chat-1", second)) is None  # the oldest
+    assert store.call(lambda s: tokens.payload_for(s, "chat-1", first)) == LONG_PAYLOAD + "1"
+    other = store.call(lambda s: tokens.data_for(s, "chat-2", LONG_PAYLOAD))
+    assert store.call(tokens.prune) == 0
+    store.call(lambda s: s.execute(update(TelegramCallbackToken).values(
+        created_at=utcnow() - timedelta(days=31))))
+    assert store.call(tokens.prune) == 3
+    assert store.call(lambda s: tokens.payload_for(s, "chat-2", other)) is None
 
 
 def test_keyboard_rows_and_callback_data() -> None:
-    tokens = CallbackTokens()
-    options = keyboard(7, (Button("Evenings (after 6pm)", '/choose{"choice":"q3:1"}'),
-                           Button("Library", LONG_PAYLOAD)), tokens)
-    assert options is not None
-    rows = options.inline_keyboard
-    assert [[b.text for b in row] for row in rows] == [["Evenings (after 6pm)"], ["Library"]]
-    assert tokens.payload_for(7, str(rows[1][0].callback_data)) == LONG_PAYLOAD
-    scale = keyboard(7, tuple(Button(str(n), f'/choose{{"choice":"q4:{n}"}}')
-                              for n in range(1, 6)), tokens)
-    assert scale is not None and len(scale.inline_keyboard) == 1  # 1-5 on one row
-    assert keyboard(7, (), tokens) is None
+    def data_for(payload: str) -> str:
+        return "~token" if len(payload) > MAX_CALLBACK_DATA else payload
+
+    options = keyboard((Button("Evenings (after 6pm)", '/choose{"choice":"q3:1"}'),
+                        Button("Library", LONG_PAYLOAD)), data_for)
+    assert options == [
+        [{"text": "Evenings (after 6pm)", "callback_data": '/choose{"choice":"q3:1"}'}],
+        [{"text": "Library", "callback_data": "~token"}]]
+    built = markup(options)
+    assert built is not None and built.inline_keyboard[1][0].callback_data == "~token"
+    scale = keyboard(tuple(Button(str(n), f'/choose{{"choice":"q4:{n}"}}')
+                           for n in range(1, 6)), data_for)
+    assert scale is not None and len(scale) == 1  # 1-5 on one row
+    assert keyboard((), data_for) is None and markup(None) is None
+
+
+def test_replies_become_messages_with_the_keyboard_under_the_last_part() -> None:
+    long_text = "\n\n".join(["word " * 700] * 2)  # two parts
+    out = messages([Reply(long_text, (Button("OK", "/affirm"),)),
+                    Reply("", (Button("Yes", "/y"),)), Reply("Plain")], lambda payload: payload)
+    assert [keyboard is not None for _, keyboard in out] == [False, True, True, False]
+    assert out[2] == (BUTTONS_ONLY, [[{"text": "Yes", "callback_data": "/y"}]])
+    assert all(utf16_len(text) <= 4096 for text, _ in out)

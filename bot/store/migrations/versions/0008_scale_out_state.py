@@ -1,6 +1,7 @@
 """State that must follow a process to another machine: knowledge index builds every
-action server follows, and the Telegram bridge's outbox, contacts, handled updates and
-button tokens
+action server follows, and the Telegram bridge's queues (updates received, messages on
+their way to Rasa, replies on their way to the chat), contacts, handled keys and button
+tokens
 
 Revision ID: 0008
 Revises: 0007
@@ -38,11 +39,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_telegram_callback_tokens_created_at'), ['created_at'], unique=False)
 
     op.create_table('telegram_contacts',
-    sa.Column('sender', sa.String(length=64), nullable=False),
+    sa.Column('chat_key', sa.String(length=64), nullable=False),
     sa.Column('chat_ref', sa.Text(), nullable=False),
     sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('sender', name=op.f('pk_telegram_contacts'))
+    sa.PrimaryKeyConstraint('chat_key', name=op.f('pk_telegram_contacts'))
     )
+    op.create_table('telegram_inbox',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('update_key', sa.String(length=48), nullable=False),
+    sa.Column('sealed', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telegram_inbox')),
+    sa.UniqueConstraint('update_key', name=op.f('uq_telegram_inbox_update_key'))
+    )
+    with op.batch_alter_table('telegram_inbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_telegram_inbox_next_attempt_at'), ['next_attempt_at'], unique=False)
+
     op.create_table('telegram_outbox',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('chat_key', sa.String(length=64), nullable=False),
@@ -58,6 +72,24 @@ def upgrade() -> None:
     with op.batch_alter_table('telegram_outbox', schema=None) as batch_op:
         batch_op.create_index('ix_telegram_outbox_chat_key_id', ['chat_key', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_telegram_outbox_next_attempt_at'), ['next_attempt_at'], unique=False)
+
+    op.create_table('telegram_replies',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('chat_key', sa.String(length=64), nullable=False),
+    sa.Column('chat_ref', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=128), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('keyboard', sa.JSON(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telegram_replies')),
+    sa.UniqueConstraint('chat_key', 'source', 'position', name=op.f('uq_telegram_replies_chat_key'))
+    )
+    with op.batch_alter_table('telegram_replies', schema=None) as batch_op:
+        batch_op.create_index('ix_telegram_replies_chat_key_id', ['chat_key', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_telegram_replies_next_attempt_at'), ['next_attempt_at'], unique=False)
 
     op.create_table('telegram_seen',
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -77,11 +109,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_telegram_seen_seen_at'))
 
     op.drop_table('telegram_seen')
+    with op.batch_alter_table('telegram_replies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_telegram_replies_next_attempt_at'))
+        batch_op.drop_index('ix_telegram_replies_chat_key_id')
+
+    op.drop_table('telegram_replies')
     with op.batch_alter_table('telegram_outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_telegram_outbox_next_attempt_at'))
         batch_op.drop_index('ix_telegram_outbox_chat_key_id')
 
     op.drop_table('telegram_outbox')
+    with op.batch_alter_table('telegram_inbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_telegram_inbox_next_attempt_at'))
+
+    op.drop_table('telegram_inbox')
     op.drop_table('telegram_contacts')
     with op.batch_alter_table('telegram_callback_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_telegram_callback_tokens_created_at'))
