@@ -9,6 +9,10 @@ import httpx
 
 from bot.store.telegram_state import CHANNEL
 
+#: What Rasa sends first when it could not take a message (rasa_ext.unavailable): a custom
+#: message; its apology text follows.
+UNAVAILABLE_MARKER = {"codesign": "unavailable"}
+
 
 class RasaUnavailable(Exception):
     """Rasa or the action server could not handle the message now; try again later."""
@@ -38,8 +42,10 @@ def parse_replies(body: Any) -> list[Reply]:
     """Turn the REST channel's JSON answer into replies, skipping what Telegram cannot show.
 
     Raises:
-        RasaUnavailable: the answer is not a list, or it has no message (the engine
-            always answers, so silence means a custom action failed).
+        RasaUnavailable: the answer is not a list, it has no message (the engine always
+            answers, so silence means a custom action failed), or it is Rasa's apology for
+            a message it could not take (the action server or a store was down): the
+            message stays queued and the bridge tells the citizen in its own words.
     """
     if not isinstance(body, list):
         raise RasaUnavailable(f"unexpected answer from Rasa: {str(body)[:200]}")
@@ -47,6 +53,9 @@ def parse_replies(body: Any) -> list[Reply]:
     for item in body:
         if not isinstance(item, dict):
             continue
+        if (item.get("custom") or {}).get("data") == UNAVAILABLE_MARKER:
+            raise RasaUnavailable("Rasa could not take the message (a server it needs is "
+                                  "not answering)")
         buttons = tuple(Button(str(b.get("title") or b.get("payload")), str(b["payload"]))
                         for b in item.get("buttons") or [] if isinstance(b, dict)
                         and b.get("payload"))

@@ -12,7 +12,14 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import ExtBot
 
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.telegram.rasa import Button, RasaClient, RasaRejected, RasaUnavailable, parse_replies
+from bot.telegram.rasa import (
+    Button,
+    RasaClient,
+    RasaRejected,
+    RasaUnavailable,
+    Reply,
+    parse_replies,
+)
 from bot.telegram.retry import RetryingLimiter
 
 # PTB 22 itself warns, when it raises RetryAfter, that retry_after will become a timedelta.
@@ -99,3 +106,12 @@ def test_bad_requests_are_not_retried() -> None:
         with pytest.raises(BadRequest):
             asyncio.run(send_with_retries(telegram))
         assert len(telegram.rejected) == 1
+
+
+def test_rasas_apology_keeps_the_message_queued() -> None:
+    """rasa_ext.unavailable's reply: the marker, then the apology text."""
+    body = [{"recipient_id": "x", "custom": {"data": {"codesign": "unavailable"}}},
+            {"recipient_id": "x", "text": "Sorry, I can’t take your message right now"}]
+    with pytest.raises(RasaUnavailable, match="could not take the message"):
+        parse_replies(body)
+    assert parse_replies([{"custom": {"data": {"other": 1}}}, {"text": "Hi"}]) == [Reply("Hi")]
