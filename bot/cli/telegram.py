@@ -33,8 +33,9 @@ def telegram(
       TELEGRAM_WEBHOOK_LISTEN  address to bind (default 127.0.0.1)
       TELEGRAM_WEBHOOK_PORT    port to bind (default 8443)
       TELEGRAM_API_BASE_URL    a self-hosted Bot API server (default Telegram)
-      CODESIGN_VAR_DIR         holds telegram-outbox.sqlite3 (messages waiting
-                               for Rasa)
+      DATABASE_URL             the app store: the bridge keeps its queues,
+                               contacts and handled updates there (chat ids
+                               only encrypted), so it can restart anywhere
     """
     if mode is not None:
         os.environ["TELEGRAM_MODE"] = mode.value
