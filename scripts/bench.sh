@@ -21,3 +21,5 @@ echo
 .venv/bin/python -m bench.page_load
 echo
 .venv/bin/python -m bench.review_pages
+echo
+.venv/bin/python -m bench.load --mode both --think 0-5
