@@ -6,12 +6,19 @@ waits for it. The watchdog asks each program's health URL every few seconds and,
 ``failures`` failed checks in a row, restarts it through supervisord and says so on the
 run command's terminal. A program that is starting is given its start-up grace (Rasa
 loads its model for a minute) unless it has already answered once since it started.
+
+A process that does not answer because it is *busy* is not hung: under a launch-day
+burst Rasa's event loop can take seconds to get to a health check, and killing it (and
+then its twin) would turn a slow minute into an outage. So a failed check counts only
+when the process (with its children) used less than ``busy_cpu`` seconds of CPU since
+the previous check: a stopped or deadlocked process uses none.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import xmlrpc.client
 from collections.abc import Callable
@@ -42,6 +49,7 @@ class Watched:
     started: float = 0.0
     answered_since_start: bool = False
     failures: int = 0
+    cpu: float | None = None  # CPU seconds of its process tree at the previous check
 
 
 def connect(socket_path: str, username: str | None = None,
@@ -64,6 +72,33 @@ def load(path: Path) -> tuple[Supervisor, list[Watched]]:
         for p in data["programs"] if p.get("health_url")]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by ``pid`` and its descendants, or None when it
+    is gone (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        process = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(process)  # fields[1] is the ppid
+        times[process] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    if pid not in times:
+        return None
+    total, todo = 0.0, [pid]
+    while todo:
+        process = todo.pop()
+        total += times.get(process, 0.0)
+        todo.extend(children.get(process, []))
+    return total
+
+
 def healthy(url: str, timeout: float) -> bool:
     """Whether GET ``url`` answers 2xx within ``timeout`` seconds."""
     try:
@@ -80,19 +115,26 @@ class Watchdog:
         programs: the programs to check.
         failures: failed checks in a row before a restart.
         timeout: seconds a health check may take.
+        busy_cpu: CPU seconds since the previous check above which a process that does
+            not answer is busy, not hung.
         probe: the health check (tests replace it).
         clock: wall-clock time, as supervisord reports start times.
+        cpu: CPU seconds of a process tree (tests replace it).
     """
 
     def __init__(self, supervisor: Supervisor, programs: list[Watched], failures: int = 3,
-                 timeout: float = 3.0, probe: Callable[[str, float], bool] = healthy,
-                 clock: Callable[[], float] = time.time) -> None:
+                 timeout: float = 3.0, busy_cpu: float = 0.2,
+                 probe: Callable[[str, float], bool] = healthy,
+                 clock: Callable[[], float] = time.time,
+                 cpu: Callable[[int], float | None] = cpu_seconds) -> None:
         self.supervisor = supervisor
         self.programs = programs
         self.failures = failures
         self.timeout = timeout
+        self.busy_cpu = busy_cpu
         self.probe = probe
         self.clock = clock
+        self.cpu = cpu
 
     def check_once(self) -> list[str]:
         """Check every running program once; returns the names restarted."""
@@ -106,12 +148,20 @@ class Watchdog:
             if info.get("start") != program.started:  # a new run: forget the old one
                 program.started, program.answered_since_start = info.get("start", 0.0), False
                 program.failures = 0
+            used, program.cpu = program.cpu, self.cpu(int(info.get("pid", 0)))
             if self.probe(program.health_url, self.timeout):
                 program.answered_since_start, program.failures = True, 0
                 continue
             in_grace = (not program.answered_since_start
                         and self.clock() - program.started < program.startup_grace)
             if in_grace:
+                continue
+            if used is not None and program.cpu is not None and \
+                    program.cpu - used >= self.busy_cpu:
+                logger.warning("%s is not answering %s but is busy (%.1f s of CPU since the "
+                               "last check): not restarting it", program.name,
+                               program.health_url, program.cpu - used)
+                program.failures = 0
                 continue
             program.failures += 1
             if program.failures >= self.failures:

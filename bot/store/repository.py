@@ -207,7 +207,8 @@ _PARTICIPATION_AND_STATUS = (
     select(Participation, Consultation.status)
     .join(ConsultationVersion, ConsultationVersion.id == Participation.version_id)
     .join(Consultation, Consultation.id == ConsultationVersion.consultation_id)
-    .where(Participation.id == bindparam("participation_id")))
+    .where(Participation.id == bindparam("participation_id"))
+    .with_for_update(of=Participation))
 _CURRENT_ANSWERS = (
     select(Question.key, Answer).join(Answer, Answer.question_id == Question.id)
     .where(Answer.participation_id == bindparam("participation_id")))
@@ -220,7 +221,14 @@ _LOG_INCOMING = {
 
 def participation_and_status(session: Session,
                              participation_id: int) -> tuple[Participation, str] | None:
-    """A participation and its consultation's status, in one query (a conversation turn)."""
+    """A participation and its consultation's status, in one query (a conversation turn).
+
+    The participation's row stays locked until the turn's transaction ends (PostgreSQL;
+    SQLite has one writer at a time anyway), so turns of one participation never overlap:
+    a message delivered again while its first delivery is still being handled (Rasa gave
+    up waiting and apologised, the citizen sent it again) waits, then sees what the first
+    delivery stored and answers from there instead of from a stale state.
+    """
     row = session.execute(_PARTICIPATION_AND_STATUS,
                           {"participation_id": participation_id}).first()
     return (row[0], row[1]) if row else None

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 import xmlrpc.client
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from bot.ops import layout as layouts
 from bot.ops import preflight, render
 from bot.ops.layout import LayoutError, Mode
 from bot.ops.readiness import wait_until_healthy
-from bot.ops.watchdog import Watchdog, Watched
+from bot.ops.watchdog import Watchdog, Watched, cpu_seconds
 from tests.conftest import POSTGRES_ADMIN_URL, ROOT, require_service
 
 TOKEN = "0123456789abcdef0123"
@@ -240,7 +242,8 @@ def test_the_watchdog_kills_a_program_that_stopped_answering() -> None:
     supervisor = FakeSupervisor(start=900.0)
     answers = {"ok": True}
     dog = Watchdog(supervisor, [Watched("actions-1", "http://h/health", 120)],
-                   failures=3, probe=lambda url, timeout: answers["ok"], clock=lambda: now[0])
+                   failures=3, probe=lambda url, timeout: answers["ok"], clock=lambda: now[0],
+                   cpu=lambda pid: 12.5)  # a stopped process uses no CPU
     assert dog.check_once() == []
     answers["ok"] = False
     assert dog.check_once() == [] and dog.check_once() == []
@@ -253,7 +256,8 @@ def test_the_watchdog_waits_out_a_start_but_not_a_relapse() -> None:
     supervisor = FakeSupervisor(start=990.0)  # started 10 s ago: loading its model
     answers = {"ok": False}
     dog = Watchdog(supervisor, [Watched("actions-1", "http://h/health", 120)],
-                   failures=2, probe=lambda url, timeout: answers["ok"], clock=lambda: now[0])
+                   failures=2, probe=lambda url, timeout: answers["ok"], clock=lambda: now[0],
+                   cpu=lambda pid: 3.0)
     for _ in range(5):
         assert dog.check_once() == []  # in its start-up grace
     answers["ok"] = True
@@ -265,6 +269,39 @@ def test_the_watchdog_waits_out_a_start_but_not_a_relapse() -> None:
     supervisor.info["actions-1"]["statename"] = "BACKOFF"
     now[0] += 500
     assert dog.check_once() == []  # not running: supervisord is handling it
+
+
+def test_the_watchdog_leaves_a_busy_program_alone() -> None:
+    """A burst keeps Rasa too busy to answer its health check in time: it is using CPU,
+    so it is not killed; once it stops using CPU without answering, it is."""
+    supervisor = FakeSupervisor(start=0.0)
+    used = [100.0]
+    dog = Watchdog(supervisor, [Watched("actions-1", "http://h/health", 120)], failures=2,
+                   busy_cpu=0.2, probe=lambda url, timeout: False, clock=lambda: 1000.0,
+                   cpu=lambda pid: used[0])
+    for _ in range(6):
+        used[0] += 4.0  # busy: 4 s of CPU between checks
+        assert dog.check_once() == []
+    used[0] += 0.05
+    assert dog.check_once() == []
+    used[0] += 0.05
+    assert dog.check_once() == ["actions-1"]
+    assert supervisor.signals == [("actions-1", "KILL")]
+
+
+def test_cpu_seconds_counts_a_process_and_its_children() -> None:
+    child = subprocess.Popen(["python3", "-c", "import time\nend = time.process_time() + 0.3\n"
+                              "while time.process_time() < end: pass\ntime.sleep(30)"])
+    try:
+        time.sleep(1.0)
+        own = cpu_seconds(child.pid)
+        tree = cpu_seconds(os.getpid())
+        assert own is not None and own >= 0.25
+        assert tree is not None and tree >= own
+    finally:
+        child.kill()
+        child.wait()
+    assert cpu_seconds(child.pid) is None
 
 
 def test_readiness_reports_the_programs_that_never_answered() -> None:

@@ -6,6 +6,7 @@ Every test that touches a database runs on SQLite and on PostgreSQL (``database_
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -420,6 +421,37 @@ def test_record_incoming_is_idempotent_per_message_id(url: str) -> None:
         entries = repo.transcript(session, participation_id)
         assert [(e.direction, e.text, e.intent, e.message_id) for e in entries] == [
             ("in", "hello", "greet", "msg-1")]
+
+
+def test_a_redelivered_turn_waits_for_the_first_and_sees_what_it_stored(
+        postgres_url: str) -> None:
+    """Two deliveries of one message overlap (Rasa gave up on the first and the citizen
+    sent it again): the second waits for the first's transaction, then finds the message
+    logged and the state the first one stored, not the state from before it."""
+    migrate(postgres_url)
+    participation_id, _ = _participation(postgres_url)
+    first = session_factory(postgres_url)()
+    found = repo.participation_and_status(first, participation_id)
+    assert found is not None
+    assert repo.record_incoming(first, participation_id, "4", "inform", "msg-4")
+    found[0].state = {"phase": "question", "current": "next"}
+    second_saw: list[tuple[bool, dict[str, Any]]] = []
+
+    def second_delivery() -> None:
+        with session_scope(postgres_url) as session:
+            again = repo.participation_and_status(session, participation_id)  # waits here
+            assert again is not None
+            new = repo.record_incoming(session, participation_id, "4", "inform", "msg-4")
+            second_saw.append((new, dict(again[0].state)))
+
+    thread = threading.Thread(target=second_delivery)
+    thread.start()
+    thread.join(timeout=2)
+    assert thread.is_alive(), "the second delivery did not wait for the first"
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert second_saw == [(False, {"phase": "question", "current": "next"})]
 
 
 def test_record_incoming_duplicate_in_the_same_session(url: str) -> None:
