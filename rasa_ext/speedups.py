@@ -9,16 +9,35 @@
   ``Event.resolve_by_type`` walked every subclass of ``Event`` to find the one with that
   name: 12 % of the Rasa server's CPU under load (py-spy, 100 citizens). Here the class
   found for a name is remembered; an unknown name still goes through Rasa's own lookup.
+- A button's payload (``/choose{"choice": ...}``, about half of all messages) went
+  through the whole NLU pipeline, DIET included, only for the pipeline's last component
+  (``RegexMessageHandler``) to replace the result with the payload's intent and entities.
+  Here a payload naming a known intent is unpacked directly, with the same function that
+  component calls, giving the same parse (checked against the full pipeline); any other
+  text still goes through the pipeline.
+- Every call to the action server opened a new HTTP client session and connection
+  (``EndpointConfig.session``; 9 % of the CPU). Here each endpoint keeps one session and
+  its connections alive; a call on a connection the action server has just closed is
+  sent once more (``rasa_ext.unavailable``).
 """
 
+import asyncio
 import logging
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text, Tuple
+
+import aiohttp
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.core.processor import MessageProcessor
+from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
 from rasa.shared.core.events import Event
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 _VALIDATOR: Any = None
@@ -60,9 +79,60 @@ def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
     return cls
 
 
+_PARSE_WITH_GRAPH = MessageProcessor._parse_message_with_graph
+
+
+def _parse_payload_or_run_graph(self: MessageProcessor, message: Any, tracker: Any,
+                                only_output_properties: bool = True) -> Dict[Text, Any]:
+    text = message.text or ""
+    if text.lstrip().startswith("/"):
+        unpacked = YAMLStoryReader.unpack_regex_message(
+            Message(data={TEXT: text}), self.domain,
+            entity_extractor_name=RegexMessageHandler.__name__)
+        if unpacked.get(INTENT):  # a payload with a known intent: what the pipeline ends in
+            parse_data: Dict[Text, Any] = {
+                TEXT: "", INTENT: {INTENT_NAME_KEY: None, "confidence": 0.0}, ENTITIES: []}
+            parse_data.update(unpacked.as_dict(only_output_properties=only_output_properties))
+            return parse_data
+    return _PARSE_WITH_GRAPH(self, message, tracker, only_output_properties)
+
+
+_NEW_SESSION = EndpointConfig.session
+_KEPT_SESSIONS: Dict[Tuple[Any, ...], aiohttp.ClientSession] = {}
+
+
+class _KeptSession:
+    """``async with`` on a kept session: hands it out and leaves it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def _kept_session(self: EndpointConfig) -> Any:
+    try:
+        loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+    except RuntimeError:  # not in a loop: nothing to keep it in
+        return _NEW_SESSION(self)
+    key = (id(loop), self.url, tuple(sorted(self.headers.items())),
+           tuple(sorted(self.basic_auth.items())))
+    session = _KEPT_SESSIONS.get(key)
+    if session is None or session.closed:
+        session = _KEPT_SESSIONS[key] = _NEW_SESSION(self)
+    return _KeptSession(session)
+
+
 def apply() -> None:
     """Install the speed-ups (idempotent)."""
     if RemoteAction._validate_action_result is not _validate_action_result:
         RemoteAction._validate_action_result = _validate_action_result  # type: ignore
         Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore
-        logger.info("codesign: cached the action response validator and event classes.")
+        MessageProcessor._parse_message_with_graph = _parse_payload_or_run_graph  # type: ignore
+        EndpointConfig.session = _kept_session  # type: ignore
+        logger.info("codesign: cached the action response validator and event classes; "
+                    "button payloads skip the NLU pipeline.")

@@ -15,6 +15,7 @@ fails as a whole and the citizen is asked to send the message again
 """
 
 import itertools
+import json
 import logging
 from collections import OrderedDict
 from typing import Any, Iterator, Optional, Text, Tuple
@@ -26,6 +27,7 @@ from rasa.core.tracker_store import (
     create_engine_kwargs,
 )
 from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
@@ -117,11 +119,17 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
                                            **create_engine_kwargs(url))
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.recent = RecentTrackers()
+        events = self.SQLEvent.__table__
+        self._insert_events = events.insert()
+        self._last_event = sa.select(sa.func.max(events.c.id)).where(
+            events.c.sender_id == sa.bindparam("sender_id"))
 
-    def _last_event_id(self, sender_id: Text) -> Optional[int]:
-        with self.session_scope() as session:
-            return session.query(sa.func.max(self.SQLEvent.id)).filter(
-                self.SQLEvent.sender_id == sender_id).scalar()
+    def _last_event_id(self, sender_id: Text, connection: Any = None) -> Optional[int]:
+        """The id of the conversation's last stored event (a compiled, cached statement)."""
+        if connection is None:
+            with self.engine.connect() as fresh:
+                return fresh.execute(self._last_event, {"sender_id": sender_id}).scalar()
+        return connection.execute(self._last_event, {"sender_id": sender_id}).scalar()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's current session: the one this process saved last if nothing
@@ -132,13 +140,35 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
         return await super().retrieve(sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Save new events, or erase the whole conversation when asked to."""
+        """Save new events, or erase the whole conversation when asked to.
+
+        The new events are written as Rasa's ``SQLTrackerStore.save`` writes them (the
+        same columns and values), in one multi-row INSERT rather than through the ORM's
+        unit of work (8 % of the server's CPU under load), and the conversation's last
+        event id is read in the same transaction for ``RecentTrackers``.
+        """
         if _erase_requested(tracker):
             await self.erase(tracker.sender_id)
             return
-        await super().save(tracker)
+        await self.stream_events(tracker)
+        if getattr(tracker, STORED_EVENTS, None) is None:
+            with self.session_scope() as session:  # not loaded here: count what is stored
+                new = list(self._additional_events(session, tracker))
+        else:
+            new = list(self._additional_events(None, tracker))
+        rows = []
+        for event in new:
+            data = event.as_dict()
+            rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
+                         "timestamp": data.get("timestamp"),
+                         "intent_name": data.get("parse_data", {}).get("intent", {})
+                         .get(INTENT_NAME_KEY),
+                         "action_name": data.get("name"), "data": json.dumps(data)})
+        with self.engine.begin() as connection:
+            if rows:
+                connection.execute(self._insert_events, rows)
+            last = self._last_event_id(tracker.sender_id, connection)
         setattr(tracker, STORED_EVENTS, len(tracker.events))
-        last = self._last_event_id(tracker.sender_id)
         if last is not None:
             self.recent.keep(tracker, last)
 

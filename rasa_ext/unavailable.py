@@ -22,6 +22,7 @@ import logging
 import os
 from typing import Any, List, Optional
 
+import aiohttp
 from rasa.core.actions import action as rasa_action
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
@@ -61,15 +62,32 @@ def apology_events() -> List[Event]:
     return [BotUttered(data={"custom": {"data": dict(MARKER)}}), BotUttered(UNAVAILABLE_TEXT)]
 
 
+def _connection_dropped(exc: BaseException) -> bool:
+    """Whether the call failed because the kept connection was closed under it."""
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError))
+
+
 async def _run_or_apologise(self: RemoteAction, *args: Any, **kwargs: Any) -> List[Event]:
-    try:
-        return await _ORIGINAL_RUN(self, *args, **kwargs)
-    except ActionExecutionRejection:
-        raise  # the action declined to run: Rasa predicts another one, as designed
-    except Exception as exc:  # unreachable, timed out, 5xx, invalid answer
-        logger.error("custom action %s failed (%s: %s); the citizen is asked to send the "
-                     "message again", self.name(), exc.__class__.__name__, exc)
-        return apology_events()
+    for attempt in (1, 2):
+        try:
+            return await _ORIGINAL_RUN(self, *args, **kwargs)
+        except ActionExecutionRejection:
+            raise  # the action declined to run: Rasa predicts another one, as designed
+        except Exception as exc:  # unreachable, timed out, 5xx, invalid answer
+            if attempt == 1 and _connection_dropped(exc):
+                # A kept-alive connection the action server had closed (it restarted):
+                # send the call once more on a new one. The engine handles a message id
+                # once, should the first attempt have reached it after all.
+                continue
+            return _apologise(self, exc)
+    raise AssertionError("unreachable")
+
+
+def _apologise(self: RemoteAction, exc: BaseException) -> List[Event]:
+    logger.error("custom action %s failed (%s: %s); the citizen is asked to send the "
+                 "message again", self.name(), exc.__class__.__name__, exc)
+    return apology_events()
 
 
 async def _handle_or_apologise(self: Agent, message: UserMessage) -> Optional[Any]:

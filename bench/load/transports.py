@@ -96,7 +96,9 @@ class RestTransport:
     channel = "rest"
 
     def __init__(self, base_url: str, sender: str, timeout: float) -> None:
-        self.url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
+        # The affinity query parameter keeps a conversation on one Rasa process behind
+        # the scaled mode's nginx (that process has the conversation in memory).
+        self.url = f"{base_url.rstrip('/')}/webhooks/rest/webhook?affinity={sender}"
         self.sender = sender
         self.timeout = timeout
         self.session: aiohttp.ClientSession | None = None

@@ -96,7 +96,10 @@ class RasaClient:
         body = {"sender": sender, "message": text,
                 "metadata": {"message_id": message_id, "channel": CHANNEL}}
         try:
-            response = await self._client.post(self.endpoint, json=body)
+            # One chat's messages go to the same Rasa process behind the scaled mode's
+            # nginx (it keeps the conversation in memory); the key is already a pseudonym.
+            response = await self._client.post(self.endpoint, json=body,
+                                               params={"affinity": sender[:16]})
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"cannot reach Rasa at {self.endpoint}: {exc!r}") from exc
         if response.status_code >= 500:
