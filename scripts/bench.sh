@@ -23,3 +23,5 @@ echo
 .venv/bin/python -m bench.review_pages
 echo
 .venv/bin/python -m bench.load --mode both --think 0-5
+echo
+.venv/bin/python -m bench.faults

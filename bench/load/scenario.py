@@ -22,6 +22,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bench.load.check import StoreCheck, check_store
 from bench.load.citizen import Citizen, CitizenRecord, CitizenSettings, CitizenSpec
@@ -66,6 +67,8 @@ class Target:
     url: str
     database_url: str
     secret: bytes
+    #: the stack serving it, when this process started one (fault benchmarks use it)
+    stack: Any = None
 
 
 @dataclass

@@ -28,6 +28,7 @@ from typing import Any, cast
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from bench.load.scenario import Target
 from bench.load.script import Message, is_unavailable
@@ -139,10 +140,11 @@ def _scaled_stack_factory() -> Callable[..., Any]:
 
 
 def start_scaled(factory: Callable[..., Any], workdir: Path, database_url: str,
-                 redis_url: str, port_base: int) -> Any:
+                 redis_url: str, port_base: int, **settings: str) -> Any:
     """Build the scaled stack: nginx on ``port_base + 80``, internal servers from
-    ``port_base + 100`` (when the factory takes an internal port base)."""
-    options: dict[str, Any] = {}
+    ``port_base + 100`` (when the factory takes an internal port base); ``settings`` are
+    more of its environment (e.g. the Telegram bridge's)."""
+    options: dict[str, Any] = dict(settings)
     if "internal_port_base" in inspect.signature(factory).parameters:
         options["internal_port_base"] = port_base + 100
     return factory(workdir, database_url, redis_url, port_base + 80, **options)
@@ -150,7 +152,7 @@ def start_scaled(factory: Callable[..., Any], workdir: Path, database_url: str,
 
 @contextmanager
 def scaled(port_base: int, postgres_url: str, redis_url: str,
-           action_servers: int = 2) -> Iterator[Target]:
+           action_servers: int = 2, **settings: str) -> Iterator[Target]:
     """PostgreSQL, Redis, several Rasa and action servers behind nginx on a fresh
     PostgreSQL database, dropped afterwards.
 
@@ -160,7 +162,8 @@ def scaled(port_base: int, postgres_url: str, redis_url: str,
     factory = _scaled_stack_factory()
     secret = ensure_secrets()
     name = f"codesign_load_{secrets.token_hex(4)}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    # No pooled connection to go stale: bench.faults restarts PostgreSQL meanwhile.
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -174,12 +177,12 @@ def scaled(port_base: int, postgres_url: str, redis_url: str,
             workdir = Path(tmp)
             launch_demo(url)
             ingest_demo_knowledge(url, workdir)
-            stack = start_scaled(factory, workdir, url, redis_url, port_base)
+            stack = start_scaled(factory, workdir, url, redis_url, port_base, **settings)
             stack.start()
             try:
                 public = getattr(stack, "public_url", None) or stack.rasa_url
                 warm_up(public, rounds=2 * action_servers)
-                yield Target("scaled", public, stack.database_url, secret)
+                yield Target("scaled", public, stack.database_url, secret, stack)
             finally:
                 stack.stop()
     finally:
