@@ -2,6 +2,7 @@
 # Create or update everything the project needs to run and test, idempotently:
 #   .venv-rasa  Python 3.10 + rasa==3.6.21 (requirements/rasa.txt)
 #   .venv       Python 3.11 + the app (torch 2.13.0 CPU first, then requirements/app.txt)
+#               + the test tools (requirements/test.txt)
 #   node_modules  the web page's front-end packages (npm ci from package-lock.json)
 #   /usr/bin/chromium  Debian's Chromium, for the browser tests and the page-load benchmark
 #   nginx         Debian's nginx, the scaled mode's entry point (make run-scaled, its tests)
@@ -58,6 +59,15 @@ if make_venv .venv 3.11 "$app_stamp"; then
   quiet_pip .venv/bin/pip install --quiet -r requirements/app.txt
   quiet_pip .venv/bin/pip install --quiet --no-deps -e .
   echo "$app_stamp" > .venv/.stamp
+fi
+
+# Test-only tools (Hypothesis, schemathesis, pip-audit) on top, held to app.txt's pins;
+# a change of test.txt installs them again without rebuilding the venv.
+test_stamp="$(hash_of requirements/test.txt requirements/app.txt)"
+if [[ ! -f .venv/.stamp-test || "$(cat .venv/.stamp-test)" != "$test_stamp" ]]; then
+  log "installing the test tools (requirements/test.txt)"
+  quiet_pip .venv/bin/pip install --quiet -r requirements/test.txt -c requirements/app.txt
+  echo "$test_stamp" > .venv/.stamp-test
 fi
 
 # Debian packages, installed only when missing (as root, or through sudo).
