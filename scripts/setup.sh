@@ -75,7 +75,7 @@ apt_updated=false
 apt_install() { # $@ = packages
   local as=(); [[ "$(id -u)" -eq 0 ]] || as=(sudo)
   if ! $apt_updated; then
-    "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null
     apt_updated=true
   fi
   # Packages that ship a service (nginx) must not start it: codesign runs its own.
@@ -86,7 +86,7 @@ apt_install() { # $@ = packages
     made_policy=true
   fi
   local status=0
-  "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null || status=$?
+  "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@" >/dev/null || status=$?
   if $made_policy; then "${as[@]}" rm -f "$policy"; fi
   return $status
 }
