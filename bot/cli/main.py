@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import consultations, knowledge, ops, privacy, users
+from bot.cli import backup, consultations, knowledge, ops, privacy, users
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
 from bot.cli.telegram import telegram
@@ -24,6 +24,7 @@ app.add_typer(privacy.app, name="privacy")
 app.add_typer(users.app, name="users")
 app.command()(chat)
 app.command()(telegram)
+backup.register(app)
 
 
 class ExportFormat(StrEnum):
