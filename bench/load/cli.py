@@ -116,6 +116,13 @@ def print_run(target: str, result: RunResult) -> None:
     share = f.generator_cpu_s / f.duration_s * 100 if f.duration_s else 0.0
     print(f"  load generator CPU   {f.generator_cpu_s:.1f} s ({share:.0f} % of one core over "
           f"the run, {f.generator_cpu_s / max(f.turns, 1) * 1000:.2f} ms per turn)")
+    per_turn = result.cpu_ms_per_turn()
+    if result.server_cpu_s:
+        total, cpus = sum(per_turn.values()), os.cpu_count() or 1
+        parts = ", ".join(f"{part} {ms:.1f}" for part, ms in per_turn.items() if ms >= 0.05)
+        print(f"  CPU per turn, ms     {parts}; total {total:.1f} ms: "
+              f"{cpus} CPUs allow at most {cpus * 1000 / total:.0f} "
+              "turns/s of this mix" if total else "  CPU per turn         none measured")
     before, after = result.load_average
     print(f"  machine load         1-min load average {before:.1f} before, {after:.1f} after "
           f"({os.cpu_count()} CPUs; servers, generator and anything else running)")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bench.load import cpu as cpu_meter
 from bench.load.check import StoreCheck, check_store
 from bench.load.citizen import Citizen, CitizenRecord, CitizenSettings, CitizenSpec
 from bench.load.script import consultations, reply_status
@@ -82,6 +83,14 @@ class RunResult:
     records: list[CitizenRecord] = field(repr=False, default_factory=list)
     #: the machine's 1-minute load average before and after the run (others' work shows)
     load_average: tuple[float, float] = (0.0, 0.0)
+    #: CPU seconds each part of the deployment spent during the run (``bench.load.cpu``)
+    server_cpu_s: dict[str, float] = field(default_factory=dict)
+
+    def cpu_ms_per_turn(self) -> dict[str, float]:
+        """Each part's CPU per turn, the load generator's included (ms)."""
+        turns = max(self.figures.turns, 1)
+        parts = {**self.server_cpu_s, "load generator": self.figures.generator_cpu_s}
+        return {part: seconds / turns * 1000 for part, seconds in parts.items()}
 
     def as_dict(self) -> dict[str, object]:
         """Figures, the store check and the run's settings as plain data."""
@@ -90,6 +99,7 @@ class RunResult:
                 "think_s": list(self.config.settings.think),
                 "transport": self.config.transport, "seed": self.config.seed,
                 "load_average_1min": list(self.load_average),
+                "cpu_ms_per_turn": self.cpu_ms_per_turn(),
                 **self.figures.as_dict(), "store_check": self.check.as_dict()}
 
 
@@ -130,13 +140,13 @@ async def run_citizens(url: str, config: LoadConfig) -> tuple[list[CitizenRecord
 
 def run(target: Target, config: LoadConfig) -> RunResult:
     """One run against ``target``, then the store check."""
-    before = os.getloadavg()[0]
+    before, servers_before = os.getloadavg()[0], cpu_meter.snapshot()
     records, cpu = asyncio.run(run_citizens(target.url, config))
-    after = os.getloadavg()[0]
+    after, servers_after = os.getloadavg()[0], cpu_meter.snapshot()
     check = check_store(target.database_url, target.secret,
                         [record.expectation() for record in records])
     return RunResult(config.label, config, figures(records, cpu), check, records,
-                     (before, after))
+                     (before, after), cpu_meter.spent(servers_before, servers_after))
 
 
 @dataclass

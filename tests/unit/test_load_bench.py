@@ -479,3 +479,49 @@ def test_a_participation_under_the_wrong_channel_is_missing(store: str) -> None:
     participate(store, "alice", ANSWERS, channel="socketio", transcript=["m1", "m2", "m3"])
     result = check_store(store, SECRET, [expect("alice", channel="web")])
     assert result.missing_participations == 1 and result.lost == len(ANSWERS)
+
+
+# ------------------------------------------------------------------ CPU per part
+
+def test_cpu_meter_charges_a_busy_child_to_its_part() -> None:
+    """A child process whose command line names the Rasa server is counted as Rasa, with
+    the CPU it burnt; this process (the generator) is not among the servers."""
+    import subprocess
+    import sys
+    import time
+
+    from bench.load import cpu
+
+    before = cpu.snapshot()
+    busy = subprocess.Popen([sys.executable, "-c",
+                             "import time\nend = time.process_time() + 0.6\n"
+                             "while time.process_time() < end: pass\n"
+                             "time.sleep(30)", "rasa_ext.serve"])
+    try:
+        deadline = time.monotonic() + 20
+        spent: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            spent = cpu.spent(before, cpu.snapshot())
+            if spent.get("rasa", 0.0) >= 0.5:
+                break
+            time.sleep(0.1)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert 0.5 <= spent["rasa"] < 5
+    assert "actions" not in spent
+
+
+def test_cpu_meter_parts_and_differences() -> None:
+    from bench.load import cpu
+
+    every = [cpu.Process(10, 1, "python", "python -m bench.load", 1.0),
+             cpu.Process(11, 10, "python3.10", ".venv-rasa/bin/python -m rasa_ext.serve", 5.0),
+             cpu.Process(12, 10, "python", ".venv/bin/python -m bot.action_server", 2.0),
+             cpu.Process(13, 12, "python", "something else", 1.0),
+             cpu.Process(20, 1, "bash", "bash", 9.0)]
+    assert sorted(p.pid for p in cpu.descendants(10, every)) == [11, 12, 13]
+    assert [cpu.part_of(p) for p in every[1:4]] == ["rasa", "actions", "other"]
+    before = {11: ("rasa", 5.0), 12: ("actions", 2.0)}
+    after = {11: ("rasa", 7.5), 12: ("actions", 2.5), 14: ("nginx", 0.25)}
+    assert cpu.spent(before, after) == {"rasa": 2.5, "actions": 0.5, "nginx": 0.25}
