@@ -137,7 +137,7 @@ def write_json(session: Session, consultation_id: int, slug: str, out: TextIO) -
     return count
 
 
-def _cell(value: Any) -> Any:
+def spreadsheet_cell(value: Any) -> Any:
     """A citizen's text made safe for spreadsheets: a leading = + - @ would run as a formula
     in Excel or LibreOffice (CSV injection), so such text gets a leading apostrophe."""
     if isinstance(value, str) and value[:1] in FORMULA_STARTS:
@@ -170,9 +170,9 @@ def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[d
                     "question_type": question.type,
                     "question_text": question.text,
                     "answer_status": answer.status,
-                    "value": _cell("; ".join(value) if isinstance(value, list) else
-                                   ("" if value is None else value)),
-                    "raw_text": _cell(answer.raw_text or ""),
+                    "value": spreadsheet_cell("; ".join(value) if isinstance(value, list)
+                                              else ("" if value is None else value)),
+                    "raw_text": spreadsheet_cell(answer.raw_text or ""),
                     "answered_at": _iso(answer.answered_at),
                     "updated_at": _iso(answer.updated_at),
                     "tags": "; ".join(tags.get(answer.id, [])),

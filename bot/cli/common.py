@@ -20,15 +20,21 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or default_database_url()
 
 
-@contextmanager
-def store() -> Iterator[Session]:
-    """A migrated database session for one command."""
+def migrated_database_url() -> str:
+    """``database_url()`` with its schema brought up to date (exits with a clear error
+    when the database cannot be opened)."""
     url = database_url()
     try:
         migrate(url)
     except Exception as exc:  # connection refused, bad URL, ...
         fail(f"cannot open the database {url.split('@')[-1]}: {exc}")
-    with session_scope(url) as session:
+    return url
+
+
+@contextmanager
+def store() -> Iterator[Session]:
+    """A migrated database session for one command."""
+    with session_scope(migrated_database_url()) as session:
         yield session
 
 

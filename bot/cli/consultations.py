@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from bot.audit.trail import Action, Actor, record
 from bot.cli.common import fail, store
 from bot.consultations.schema import ConsultationFileError, parse_consultation_file
 from bot.store import repository as repo
@@ -67,6 +68,8 @@ def launch(
             if only_new and repo.get_consultation(session, definition["slug"]) is not None:
                 continue
             result = repo.launch_consultation(session, definition, source)
+            record(session, Actor.cli(), Action.CONSULTATION_LAUNCH, definition["slug"],
+                   version=result.version.number, new_version=result.new_version)
             what = (f"launched version {result.version.number}" if result.new_version
                     else f"unchanged (version {result.version.number})")
             if result.reopened:
@@ -116,4 +119,5 @@ def close(slug: str = typer.Argument(..., help="The consultation's slug.")) -> N
     with store() as session:
         if repo.close_consultation(session, slug) is None:
             fail(f"no consultation '{slug}' (see `codesign consultations list`)")
+        record(session, Actor.cli(), Action.CONSULTATION_CLOSE, slug)
     typer.echo(f"{slug}: closed")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from bot.audit.trail import Action, Actor, record
 from bot.cli.common import fail, store
 from bot.config import var_dir
 from bot.knowledge.documents import FaqFields
@@ -72,6 +73,8 @@ def _ingest_one(collection: str, paths: list[Path], faq: FaqFields) -> None:
 
         report = run_ingest(session, paths, collection, var_dir(), faq=faq, on_file=on_file,
                             on_embed=on_embed)
+        record(session, Actor.cli(), Action.KNOWLEDGE_ADD, collection, added=len(report.added),
+               updated=len(report.updated), skipped=len(report.failed))
     for problem in report.failed:
         typer.secho(f"skipped: {problem}", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"{collection}: {len(report.added)} added, {len(report.updated)} updated, "
@@ -91,6 +94,7 @@ def remove(
     with store() as session:
         if not remove_document(session, collection, path, var_dir()):
             fail(f"no document '{path}' in collection '{collection}'")
+        record(session, Actor.cli(), Action.KNOWLEDGE_REMOVE, f"{collection}/{path}")
     typer.echo(f"removed {path} from {collection}")
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import backup, consultations, knowledge, ops, privacy, users
+from bot.audit.trail import Action, Actor, record
+from bot.cli import audit, backup, consultations, knowledge, ops, privacy, users
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
 from bot.cli.telegram import telegram
@@ -22,6 +23,7 @@ app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(ops.app, name="ops")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 app.command()(chat)
 app.command()(telegram)
 backup.register(app)
@@ -58,6 +60,7 @@ def export(
         consultation = repo.get_consultation(session, slug)
         if consultation is None:
             fail(f"no consultation '{slug}' (see `codesign consultations list`)")
+        record(session, Actor.cli(), Action.EXPORT, slug, format=format.value, via="cli")
         if output is None:
             assert text_writer is not None
             count = text_writer(session, consultation.id, slug, sys.stdout)

@@ -8,6 +8,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.audit.trail import Action, Actor, record
 from bot.cli.common import fail, store
 from bot.store.review_models import ROLES, User
 
@@ -57,6 +58,7 @@ def create(
             user = create_user(session, email, role, password)
         except AccountError as problem:
             fail(str(problem))
+        record(session, Actor.cli(), Action.USER_CREATE, user.email, role=user.role)
         typer.echo(f"created {user.role} {user.email}")
 
 
@@ -86,9 +88,11 @@ def set_password_command(
     password = _read_password(password_stdin)
     with store() as session:
         try:
-            set_password(session, _user(session, email), password)
+            user = _user(session, email)
+            set_password(session, user, password)
         except AccountError as problem:
             fail(str(problem))
+        record(session, Actor.cli(), Action.USER_PASSWORD_RESET, user.email)
         typer.echo("password changed")
 
 
@@ -101,6 +105,7 @@ def disable(email: str = typer.Argument(..., help="The user's e-mail.")) -> None
         user = _user(session, email)
         # The shell can always create a new admin, so the CLI may disable the last one.
         revoked = set_active(session, user, False, keep_an_admin=False)
+        record(session, Actor.cli(), Action.USER_DISABLE, user.email, tokens_revoked=revoked)
         typer.echo(f"disabled {user.email}; revoked {revoked} API token(s)")
         if active_admins(session) == 0:
             typer.echo("warning: no active admin is left: create one with "
@@ -120,6 +125,7 @@ def token(
         if not user.active:
             fail(f"{user.email} is disabled")
         typer.echo(issue_token(session, user, name))
+        record(session, Actor.cli(), Action.TOKEN_CREATE, name, user=user.email)
 
 
 @app.command("tokens")
@@ -151,4 +157,5 @@ def revoke_user_token(
         row = revoke_token(session, user, token_id)
         if row is None:
             fail(f"{user.email} has no API token {token_id} (see `codesign users tokens`)")
+        record(session, Actor.cli(), Action.TOKEN_REVOKE, row.name, token=row.id, user=user.email)
         typer.echo(f"revoked the token {row.id} “{row.name}” of {user.email}")

@@ -13,6 +13,7 @@ from bot.web.routes import (
     account,
     admin,
     api_docs,
+    audit,
     exports,
     knowledge,
     login,
@@ -45,7 +46,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
-                   users, account, knowledge):
+                   users, account, knowledge, audit):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -11,7 +11,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import review_models, telegram_models  # noqa: F401  (registers their tables)
+from bot.store import (  # noqa: F401  (registers their tables)
+    audit_models,
+    review_models,
+    telegram_models,
+)
 from bot.store.db import alembic_config, engine_for, migrate
 from bot.store.models import Base
 

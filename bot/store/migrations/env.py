@@ -3,7 +3,11 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.store import review_models, telegram_models  # noqa: F401  (registers their tables)
+from bot.store import (  # noqa: F401  (registers their tables)
+    audit_models,
+    review_models,
+    telegram_models,
+)
 from bot.store.models import Base
 
 config = context.config

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.accounts.passwords import RULES
 from bot.accounts.users import AccountError, change_own_password
+from bot.audit.trail import Action, Actor, record
 from bot.store.review_models import User
 from bot.web.auth import HOME_PATH, Reviewer, sign_in
 from bot.web.render import render
@@ -44,6 +45,7 @@ def change_password(request: Request, session: DbSession, user: Reviewer,
     except AccountError as problem:
         return _page(request, problem, status_code=400)
     sign_in(request, me)  # this session goes on; those signed in elsewhere end
+    record(session, Actor.staff(me), Action.OWN_PASSWORD_CHANGE, me.email)
     flash(request, "Your password has been changed: use the new one next time you sign in. "
                    "Any other sessions with the old password have been signed out.")
     return RedirectResponse(HOME_PATH, status_code=303)

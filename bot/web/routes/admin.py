@@ -9,10 +9,11 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from bot.audit.trail import Action, Actor, record
 from bot.consultations.schema import ConsultationFileError, parse_consultation
 from bot.review.outcomes import OutcomeError, publish_outcome
 from bot.store.repository import launch_consultation
-from bot.web.auth import Admin
+from bot.web.auth import Admin, StaffUser
 from bot.web.render import render
 from bot.web.routes.review_common import (
     DbSession,
@@ -66,7 +67,7 @@ async def _source(text: str, upload: UploadFile | None) -> tuple[str, str | None
 
 
 @router.post("/admin/consultations", response_class=HTMLResponse)
-async def check_or_launch(request: Request, session: DbSession, _user: Admin,
+async def check_or_launch(request: Request, session: DbSession, user: Admin,
                           source: Annotated[str, Form()] = "",
                           file: Annotated[UploadFile | None, File()] = None,
                           action: Annotated[str, Form()] = "preview") -> Response:
@@ -83,6 +84,8 @@ async def check_or_launch(request: Request, session: DbSession, _user: Admin,
         return _editor(request, text, definition=definition, slug=definition["slug"])
     result = launch_consultation(session, definition, text)
     slug = definition["slug"]
+    record(session, Actor.staff(user), Action.CONSULTATION_LAUNCH, slug,
+           version=result.version.number, new_version=result.new_version)
     if result.new_version:
         flash(request, f"Launched version {result.version.number} of “{result.version.title}”: "
                        "it is open for answers.")
@@ -93,23 +96,26 @@ async def check_or_launch(request: Request, session: DbSession, _user: Admin,
 
 
 def _set_status(request: Request, session: Session, slug: str, status: str,
-                message: str) -> RedirectResponse:
+                message: str, user: StaffUser, action: Action) -> RedirectResponse:
     known_consultation(session, slug).status = status
+    record(session, Actor.staff(user), action, slug)
     flash(request, message)
     return back(None, f"/review/c/{slug}")
 
 
 @router.post("/c/{slug}/close")
-def close(slug: str, request: Request, session: DbSession, _user: Admin) -> RedirectResponse:
+def close(slug: str, request: Request, session: DbSession, user: Admin) -> RedirectResponse:
     """Close a consultation to new answers (what was said is kept)."""
     return _set_status(request, session, slug, "closed",
-                       "Closed the consultation: citizens can no longer take part.")
+                       "Closed the consultation: citizens can no longer take part.",
+                       user, Action.CONSULTATION_CLOSE)
 
 
 @router.post("/c/{slug}/open")
-def reopen(slug: str, request: Request, session: DbSession, _user: Admin) -> RedirectResponse:
+def reopen(slug: str, request: Request, session: DbSession, user: Admin) -> RedirectResponse:
     """Open a closed consultation again (within its dates, if it has any)."""
-    return _set_status(request, session, slug, "open", "Opened the consultation for answers.")
+    return _set_status(request, session, slug, "open", "Opened the consultation for answers.",
+                       user, Action.CONSULTATION_REOPEN)
 
 
 @router.post("/c/{slug}/outcome")
@@ -118,7 +124,8 @@ def outcome(slug: str, request: Request, session: DbSession, user: Admin,
     """Publish "you said, we did": participants who asked to hear back will be told."""
     found = known_consultation(session, slug)
     try:
-        publish_outcome(session, found.id, text, user.id)
+        published = publish_outcome(session, found.id, text, user.id)
+        record(session, Actor.staff(user), Action.OUTCOME_PUBLISH, slug, outcome=published.id)
         flash(request, "Published the outcome. Participants who asked to hear back will be "
                        "told: on Telegram now, on the web when they return.")
     except OutcomeError as problem:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import export
+from bot.audit.trail import Action, Actor, record
 from bot.consultations.schema import SLUG_RE
 from bot.review import coding, conversations, gaps, outcomes, stats, theme_store
 from bot.review.coding import AnswerFilter, CodingError
@@ -422,8 +423,8 @@ EXPORTS: dict[ExportFormat, tuple[Callable[..., int], str, str, bool]] = {
             responses={**NOT_FOUND, 200: {"description": "the export, streamed", "content": {
                 media.split(";")[0]: {} for _, media, _, _ in EXPORTS.values()}}},
             summary="Download an export (streamed)")
-def download(slug: Slug, format: ExportFormat, request: Request,
-             session: DbSession) -> StreamingResponse:
+def download(slug: Slug, format: ExportFormat, request: Request, session: DbSession,
+             user: Reader) -> StreamingResponse:
     """The consultation's answers as CSV, XLSX (one row per answer, stable columns,
     ``quote_consent`` and ``tags``), JSON (one record per participation), or its
     conversations as JSON Lines (``transcripts``). Streamed: memory stays flat."""
@@ -431,6 +432,7 @@ def download(slug: Slug, format: ExportFormat, request: Request,
     write, media, suffix, text = EXPORTS[format]
     url = settings(request).database_url
     consultation_id, name = found.id, found.slug
+    record(session, Actor.staff(user), Action.EXPORT, name, format=format.value, via="api")
 
     def produce(out: Any) -> None:
         with session_scope(url) as export_session:

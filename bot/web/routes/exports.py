@@ -14,6 +14,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from bot import export
+from bot.audit.trail import Action, Actor, record
 from bot.store.db import session_scope
 from bot.web.auth import Reviewer
 from bot.web.deps import settings
@@ -46,13 +47,14 @@ FORMATS = {
 
 @router.get("/c/{slug}/export/{kind}")
 def download(slug: str, kind: str, request: Request, session: DbSession,
-             _user: Reviewer) -> StreamingResponse:
+             user: Reviewer) -> StreamingResponse:
     """Download one export, named ``<slug>-<what>.<ext>``."""
     chosen = FORMATS.get(kind)
     if chosen is None:
         raise HTTPException(status_code=404, detail="There is no export of that kind.")
     found = known_consultation(session, slug)
     consultation_id, url = found.id, settings(request).database_url
+    record(session, Actor.staff(user), Action.EXPORT, slug, format=kind, via="web")
 
     def write(out: Any) -> None:
         with session_scope(url) as own:

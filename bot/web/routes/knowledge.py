@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from bot.audit.trail import Action, Actor, record
 from bot.knowledge import catalogue
 from bot.knowledge.documents import SUPPORTED_SUFFIXES
 from bot.knowledge.ingest import IngestReport, check_collection, ingest, remove_document
@@ -33,7 +34,7 @@ from bot.store import repository as repo
 from bot.store.db import session_scope
 from bot.store.models import KnowledgeDocument, utcnow
 from bot.web import knowledge_uploads as uploads
-from bot.web.auth import Admin
+from bot.web.auth import Admin, StaffUser
 from bot.web.deps import settings
 from bot.web.jobs import Job, JobRunner
 from bot.web.render import render
@@ -219,11 +220,11 @@ async def upload(request: Request, session: DbSession, admin: Admin) -> Response
     if checked.problems:
         problems += checked.problems
         invalid += ("files",)
-    return await run_in_threadpool(_start_upload, request, session, admin.id, collection,
+    return await run_in_threadpool(_start_upload, request, session, admin, collection,
                                    checked.files, problems, invalid)
 
 
-def _start_upload(request: Request, session: Session, admin_id: int, collection: str,
+def _start_upload(request: Request, session: Session, admin: StaffUser, collection: str,
                   files: dict[str, bytes], problems: list[str],
                   invalid: tuple[str, ...]) -> Response:
     runner = _jobs(request)
@@ -235,7 +236,8 @@ def _start_upload(request: Request, session: Session, admin_id: int, collection:
     var, asked = settings(request).var, utcnow()
     paths = uploads.save(var, collection, files)
     job = runner.start(JOB_KEY, _ingest_work(settings(request).database_url, var, collection,
-                                             paths), started_by=admin_id)
+                                             paths), started_by=admin.id)
+    record(session, Actor.staff(admin), Action.KNOWLEDGE_ADD, collection, files=len(paths))
     if job.started_at is not None and job.started_at < asked:
         flash(request, "Another upload started just before yours, so your files were kept "
                        "but not added: upload them again when it has finished.", "error")
@@ -243,7 +245,7 @@ def _start_upload(request: Request, session: Session, admin_id: int, collection:
 
 
 @router.post("/admin/knowledge/remove")
-def remove(request: Request, session: DbSession, _admin: Admin,
+def remove(request: Request, session: DbSession, admin: Admin,
            collection: Annotated[str, Form()] = "",
            path: Annotated[str, Form()] = "") -> RedirectResponse:
     """Remove a document (and its passages, and its uploaded copy) and rebuild the index."""
@@ -259,6 +261,7 @@ def remove(request: Request, session: DbSession, _admin: Admin,
         flash(request, f"There is no document {path} in collection {collection} (it may have "
                        "been removed already).", "error")
         return back
+    record(session, Actor.staff(admin), Action.KNOWLEDGE_REMOVE, f"{collection}/{path}")
     session.commit()
     copy = uploads.saved_copy(var, collection, path)
     if copy is not None:

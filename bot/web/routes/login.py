@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.accounts.users import authenticate
+from bot.audit.trail import Action, Actor, record
 from bot.web.auth import (
     HOME_PATH,
     LOGIN_PATH,
@@ -67,7 +68,9 @@ def login(request: Request, session: DbSession, email: Annotated[str, Form()] = 
     if user is not None:
         throttle.succeeded(email)
         sign_in(request, user)
+        record(session, Actor.staff(user), Action.SIGN_IN)
         return RedirectResponse(safe_next(next), status_code=303)
+    record(session, Actor.anonymous(), Action.SIGN_IN_FAILED, email, locked=wait is not None)
     message, status, headers = WRONG, 400, None
     if wait is not None:
         message = wait_message(wait)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.accounts.tokens import issue_token, list_tokens, revoke_token
+from bot.audit.trail import Action, Actor, record
 from bot.store.review_models import ApiToken, User
 from bot.web.auth import Reviewer, StaffUser
 from bot.web.render import render
@@ -118,6 +119,7 @@ def create(request: Request, session: DbSession, user: Reviewer,
             raise
         return _page(request, session, account, form_problem=resent_message(made),
                      status_code=409)
+    record(session, Actor.staff(user), Action.TOKEN_CREATE, wanted)
     return _page(request, session, account, new_token=token, new_name=wanted)
 
 
@@ -128,5 +130,6 @@ def revoke(token_id: int, request: Request, session: DbSession,
     row = revoke_token(session, _account(session, user), token_id)
     if row is None:
         raise HTTPException(status_code=404, detail=NO_TOKEN)
+    record(session, Actor.staff(user), Action.TOKEN_REVOKE, row.name, token=row.id)
     flash(request, f"Revoked the token “{row.name}”: it no longer works.")
     return RedirectResponse(PATH, status_code=303)

@@ -28,6 +28,7 @@ from bot.accounts.users import (
     set_password,
     unlock,
 )
+from bot.audit.trail import Action, Actor, record
 from bot.store.review_models import ROLES, User
 from bot.web.auth import Admin
 from bot.web.render import render
@@ -106,7 +107,7 @@ def users(request: Request, session: DbSession, _admin: Admin) -> HTMLResponse:
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-def create(request: Request, session: DbSession, _admin: Admin,
+def create(request: Request, session: DbSession, admin: Admin,
            email: Annotated[str, Form()] = "", role: Annotated[str, Form()] = "",
            password: Annotated[str, Form()] = "",
            password_again: Annotated[str, Form()] = "") -> Response:
@@ -119,6 +120,7 @@ def create(request: Request, session: DbSession, _admin: Admin,
     except AccountError as problem:
         return _list_page(request, session, email=email, role=role, error=problem,
                           status_code=400)
+    record(session, Actor.staff(admin), Action.USER_CREATE, made.email, role=made.role)
     flash(request, f"Added {made.email} as {made.role}. Give them their password in a safe "
                    "way; they can replace it under “Change password” once signed in.")
     return RedirectResponse(USERS_PATH, status_code=303)
@@ -139,6 +141,8 @@ def role(user_id: int, request: Request, session: DbSession, admin: Admin,
         changed = change_role(session, target, new_role[:MAX_FIELD], by=admin.id)
     except AccountError as problem:
         return _user_page(request, target, admin, session, error=problem, status_code=400)
+    if changed:
+        record(session, Actor.staff(admin), Action.USER_ROLE, target.email, role=target.role)
     flash(request, f"{target.email} is now {target.role}." if changed
           else f"{target.email} was already {target.role}: nothing changed.")
     return _to_user(target)
@@ -153,6 +157,7 @@ def disable(user_id: int, request: Request, session: DbSession,
         revoked = set_active(session, target, False, by=admin.id)
     except AccountError as problem:
         return _user_page(request, target, admin, session, error=problem, status_code=400)
+    record(session, Actor.staff(admin), Action.USER_DISABLE, target.email, tokens_revoked=revoked)
     flash(request, f"Disabled {target.email}: they can no longer sign in. Revoked {revoked} "
                    f"API token{'' if revoked == 1 else 's'}.")
     return _to_user(target)
@@ -160,13 +165,14 @@ def disable(user_id: int, request: Request, session: DbSession,
 
 @router.post("/admin/users/{user_id}/enable")
 def enable(user_id: int, request: Request, session: DbSession,
-           _admin: Admin) -> RedirectResponse:
+           admin: Admin) -> RedirectResponse:
     """Let a disabled user sign in again (their revoked API tokens stay revoked)."""
     target = _target(session, user_id)
     if target.active:
         flash(request, f"{target.email} was already enabled: nothing changed.")
     else:
         set_active(session, target, True)
+        record(session, Actor.staff(admin), Action.USER_ENABLE, target.email)
         flash(request, f"Enabled {target.email}: they can sign in again. Their old API "
                        "tokens stay revoked.")
     return _to_user(target)
@@ -190,6 +196,7 @@ def reset_password(user_id: int, request: Request, session: DbSession, admin: Ad
         set_password(session, target, password)
     except AccountError as problem:
         return _user_page(request, target, admin, session, error=problem, status_code=400)
+    record(session, Actor.staff(admin), Action.USER_PASSWORD_RESET, target.email)
     flash(request, f"Set a new password for {target.email}"
                    + (" and lifted the sign-in lock" if was_locked else "")
                    + ". Give it to them in a safe way.")
@@ -198,11 +205,12 @@ def reset_password(user_id: int, request: Request, session: DbSession, admin: Ad
 
 @router.post("/admin/users/{user_id}/unlock")
 def unlock_user(user_id: int, request: Request, session: DbSession,
-                _admin: Admin) -> RedirectResponse:
+                admin: Admin) -> RedirectResponse:
     """Lift the lock that failed sign-ins put on the account."""
     target = _target(session, user_id)
     was_locked = locked_until(target) is not None
     unlock(target)
+    record(session, Actor.staff(admin), Action.USER_UNLOCK, target.email, was_locked=was_locked)
     flash(request, f"Unlocked {target.email}: they can sign in again at once." if was_locked
           else f"{target.email} was not locked; their count of failed sign-ins is reset.")
     return _to_user(target)
