@@ -142,12 +142,11 @@ def test_downloads_are_complete_and_safe_in_spreadsheets(sqlite_url: str) -> Non
         locked=False)  # type: ignore[arg-type]
     add(sqlite_url, Action.EXPORT, "library-hours-2027", at=DAY + timedelta(minutes=1),
         format="csv", via="web")
-    out = io.StringIO()
+    out, as_json, empty = io.StringIO(), io.StringIO(), io.StringIO()
     with session_scope(sqlite_url) as session:
         assert write_csv(session, AuditFilter(), out) == 2
-        assert write_json(session, AuditFilter(action=Action.SIGN_IN_FAILED),
-                          (as_json := io.StringIO())) == 1
-        assert write_json(session, AuditFilter(who="nobody"), (empty := io.StringIO())) == 0
+        assert write_json(session, AuditFilter(action=Action.SIGN_IN_FAILED), as_json) == 1
+        assert write_json(session, AuditFilter(who="nobody"), empty) == 0
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["action"] for r in rows] == ["export.download", "auth.sign_in_failed"]
     assert rows[0]["at"] == "2027-03-10T12:01:00+00:00" and rows[0]["actor_id"] == "7"
