@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic import command
+from alembic.util import CommandError
 from sqlalchemy import MetaData, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from bot.backup import BackupError, postgres, sqlite
 from bot.backup.progress import Progress
-from bot.store.db import normalise_url
+from bot.store.db import alembic_config, engine_for, normalise_url
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -123,13 +125,35 @@ def contents(url: str) -> Contents:
 
 
 def clear_empty_schema(url: str) -> None:
-    """Drop the (checked empty) tables of the database at ``url`` so a backup fits in."""
+    """Empty the (checked empty) database at ``url`` so a backup fits in.
+
+    The migrations take down what they made (tables, and on PostgreSQL the functions and
+    triggers some of them add); tables they do not know (Rasa's) are dropped after.
+    """
+    if "alembic_version" in table_names(url):
+        config = alembic_config(url)
+        try:
+            command.downgrade(config, "base")
+        except CommandError as exc:
+            raise BackupError(f"cannot empty the target database: {exc}") from None
+        finally:
+            engine_for(url).dispose()
     engine = create_engine(normalise_url(url), poolclass=NullPool)
     try:
         with engine.begin() as connection:
             metadata = MetaData()
             metadata.reflect(connection)
             metadata.drop_all(connection)
+    finally:
+        engine.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    """Every table name of the database at ``url``, Alembic's included."""
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return set(inspect(connection).get_table_names())
     finally:
         engine.dispose()
 
@@ -146,15 +170,8 @@ def restore(copy: Path, url: str) -> None:
                           "into the engine it was taken from")
     if engine == SQLITE:
         sqlite.put_in_place(copy, sqlite_file(url))
+        # This process's pooled connections still read the file that was replaced.
+        engine_for(url).dispose()
     else:
         postgres.restore(copy, url)
 
-
-def tables_of(url: str) -> list[str]:
-    """The table names of the database at ``url`` (for checks and tests)."""
-    engine = create_engine(normalise_url(url), poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return sorted(inspect(connection).get_table_names())
-    finally:
-        engine.dispose()

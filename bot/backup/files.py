@@ -17,9 +17,13 @@ CHUNK = 1024 * 1024
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) readable by its owner only."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    path.chmod(DIR_MODE)
+    """Create ``path`` and its missing parents, each readable by its owner only."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+        folder.chmod(DIR_MODE)
+    if path not in missing:
+        path.chmod(DIR_MODE)
     return path
 
 

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from bot.backup import BackupError
@@ -85,7 +85,8 @@ def libpq(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    uri = parsed.set(drivername="postgresql", password=None)
+    uri = URL.create("postgresql", username=parsed.username, host=parsed.host,
+                     port=parsed.port, database=parsed.database, query=parsed.query)
     return uri.render_as_string(hide_password=False), env
 
 

@@ -38,11 +38,11 @@ def take_backup(installation: Installation, path: Path, progress: Progress, *,
     if path.exists() and not force:
         raise BackupError(f"{path} already exists; choose another path or pass --force to "
                           "replace it")
-    if not path.parent.is_dir():
-        raise BackupError(f"the folder {path.parent} does not exist")
     if path.is_relative_to(installation.var):
         raise BackupError(f"{path} is inside the data folder {installation.var}: keep backups "
                           "elsewhere (a lost disk must not take them too)")
+    if not path.parent.is_dir():
+        raise BackupError(f"the folder {path.parent} does not exist")
     key = keys.key_in_use(installation.secret_key, installation.var)
     partial = path.with_name(path.name + ".part")
     remove(partial)  # left by an interrupted backup

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
@@ -13,6 +14,7 @@ from bot.backup.installation import Installation
 from bot.backup.progress import Advance, size
 from bot.cli.common import fail
 
+T = TypeVar("T")
 #: Copies smaller than this get no progress bar.
 BAR_FROM_BYTES = 20 * 1024 * 1024
 
@@ -83,6 +85,15 @@ RESTORE_HELP = (
 )
 
 
+def _carry_out(heading: str, work: Callable[[Installation, StderrProgress], T]) -> T:
+    """Run ``work`` on the environment's installation; a ``BackupError`` is a clean error."""
+    typer.echo(heading, err=True)
+    try:
+        return work(Installation.from_env(), StderrProgress())
+    except BackupError as exc:
+        fail(str(exc))
+
+
 def backup(
     path: Path = typer.Argument(..., help="The backup folder to create."),
     force: bool = typer.Option(False, "--force", help="Replace an existing backup at PATH."),
@@ -90,12 +101,8 @@ def backup(
     """Back up the whole installation into the folder PATH (see BACKUP_HELP)."""
     from bot.backup.take import take_backup
 
-    installation = Installation.from_env()
-    typer.echo(f"backing up into {path}", err=True)
-    try:
-        made = take_backup(installation, path, StderrProgress(), force=force)
-    except BackupError as exc:
-        fail(str(exc))
+    made = _carry_out(f"backing up into {path}", lambda installation, progress: take_backup(
+        installation, path, progress, force=force))
     total = sum(entry.bytes for entry in made.files.values())
     typer.echo(f"backup complete: {path} ({len(made.files)} files, {size(total)}, schema "
                f"{made.app_schema_revision}). It holds personal data and secrets: store it "
@@ -112,12 +119,8 @@ def restore(
     """Restore a backup into an empty installation (see RESTORE_HELP)."""
     from bot.backup.restore import restore_backup
 
-    installation = Installation.from_env()
-    typer.echo(f"restoring {path}", err=True)
-    try:
-        done = restore_backup(installation, path, StderrProgress(), force=force)
-    except BackupError as exc:
-        fail(str(exc))
+    done = _carry_out(f"restoring {path}", lambda installation, progress: restore_backup(
+        installation, path, progress, force=force))
     typer.echo(f"restore complete (schema {done.revision}); start the bot as usual",
                err=True)
 
