@@ -115,17 +115,24 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
+#: An ATX heading line: 1-6 hashes, white space, the heading (closing hashes stripped after).
+_HEADING = re.compile(r"(#{1,6})\s+(.*)")
+
+
 def _read_markdown(text: str, name: str) -> Document:
     title = ""
     sections: list[Section] = []
     heading = ""
     lines: list[str] = []
     for line in text.splitlines():
-        match = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        match = _HEADING.fullmatch(line)
         if match:
             if lines:
                 sections.append(Section(heading, _clean("\n".join(lines))))
-            level, heading_text = len(match.group(1)), match.group(2)
+            # Closing hashes ("## Title ##") go; stripped, not matched by the pattern: a
+            # pattern for them backtracks for minutes on a long line of spaces.
+            level = len(match.group(1))
+            heading_text = match.group(2).rstrip().rstrip("#").rstrip()
             if level == 1 and not title:
                 title, heading = heading_text, ""
             else:

@@ -119,8 +119,11 @@ def add_tag(session: Session, consultation_id: int, name: str, description: str 
     cleaned = " ".join(name.split())[:80]
     if not cleaned:
         raise CodingError("a tag needs a name")
-    if session.scalar(select(Tag).where(Tag.consultation_id == consultation_id,
-                                        func.lower(Tag.name) == cleaned.lower())):
+    # Compared here, not with SQL lower(): SQLite's lowers ASCII letters only, so "Fß" and
+    # "fß" (or the same non-ASCII name twice) would pass and hit the unique constraint.
+    wanted = cleaned.casefold()
+    if any(name.casefold() == wanted for name in session.scalars(
+            select(Tag.name).where(Tag.consultation_id == consultation_id))):
         raise CodingError(f"the codebook already has a tag “{cleaned}”")
     tag = Tag(consultation_id=consultation_id, name=cleaned, description=description.strip())
     session.add(tag)

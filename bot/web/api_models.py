@@ -7,10 +7,37 @@ stored, so they cannot appear here.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+
+
+def _aware(value: datetime) -> datetime:
+    """The store keeps UTC; SQLite hands it back without an offset. RFC 3339 (the schema's
+    ``date-time``) needs one."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+#: A moment in time, always sent with its UTC offset.
+Moment = Annotated[datetime, AfterValidator(_aware)]
+
+
+#: Control characters (C0, DEL, C1): never part of a name or a description typed by staff.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+#: A one-line name: no control character, and not only spaces.
+NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+#: Free text: no control character but line breaks and tabs.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+#: The largest id a row can have (PostgreSQL ``integer``).
+MAX_ID = 2**31 - 1
+
+
+class Problem(BaseModel):
+    """Why a request failed."""
+
+    detail: str
 
 
 class Me(BaseModel):
@@ -24,7 +51,7 @@ class OutcomeOut(BaseModel):
     """The latest published outcome ("you said, we did") and how many were told."""
 
     text: str
-    published_at: datetime
+    published_at: Moment
     asked_to_hear_back: int
     told: int
 
@@ -110,7 +137,7 @@ class OpenAnswerOut(BaseModel):
     id: int
     text: str
     channel: str
-    answered_at: datetime
+    answered_at: Moment
     completed: bool = Field(description="whether the participation was completed")
     quote_consent: bool | None = Field(description="whether the citizen allowed quoting")
     tags: list[str]
@@ -133,7 +160,7 @@ class TagOut(BaseModel):
     id: int
     name: str
     description: str
-    created_at: datetime
+    created_at: Moment
     total: int = Field(description="answers carrying it")
     per_question: dict[str, int] = Field(description="question key -> answers carrying it")
 
@@ -141,14 +168,33 @@ class TagOut(BaseModel):
 class TagIn(BaseModel):
     """A new code for the codebook."""
 
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(default="", max_length=2000)
+    name: str = Field(min_length=1, max_length=80, json_schema_extra={"pattern": NAME_PATTERN},
+                      description="one line, not only spaces; no control characters")
+    description: str = Field(default="", max_length=2000,
+                             json_schema_extra={"pattern": TEXT_PATTERN},
+                             description="no control characters but line breaks and tabs")
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, value):
+            raise ValueError("a tag name is one line of text, not only spaces, without "
+                             "control characters")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not re.fullmatch(TEXT_PATTERN, value):
+            raise ValueError("a description may not contain control characters (line "
+                             "breaks and tabs are fine)")
+        return value
 
 
 class AnswerTagsIn(BaseModel):
     """The complete new set of an answer's tags (ids from the codebook); [] removes all."""
 
-    tag_ids: list[int] = Field(max_length=100)
+    tag_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=100)
 
 
 class AnswerTagsOut(BaseModel):
@@ -185,7 +231,7 @@ class GapOut(BaseModel):
     forwarded: int = Field(description="how many citizens asked to pass the question on")
     disputed: int = Field(description="how many of them the bot answered but the citizen said "
                                       "the answer did not answer their question")
-    last_asked: datetime
+    last_asked: Moment
 
 
 class TranscriptSummaryOut(BaseModel):
@@ -195,8 +241,8 @@ class TranscriptSummaryOut(BaseModel):
     version: int
     channel: str
     status: str = Field(description="active | paused | completed | withdrawn")
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: Moment
+    finished_at: Moment | None
     messages: int
     answers: int
 
@@ -216,7 +262,7 @@ class MessageOut(BaseModel):
     sender: str = Field(description="citizen | bot")
     text: str
     buttons: list[str]
-    at: datetime
+    at: Moment
 
 
 class PassageOut(BaseModel):
@@ -236,7 +282,7 @@ class ServiceQuestionOut(BaseModel):
     during: str | None = Field(description="key of the consultation question being asked")
     answered: bool = Field(description="false: the documents did not cover it")
     passages: list[PassageOut]
-    at: datetime
+    at: Moment
 
 
 class GivenAnswerOut(BaseModel):
@@ -258,8 +304,8 @@ class TranscriptOut(BaseModel):
     channel: str
     status: str
     quote_consent: bool | None
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: Moment
+    finished_at: Moment | None
     messages: list[MessageOut]
     service_questions: list[ServiceQuestionOut]
     answers: list[GivenAnswerOut]

@@ -16,10 +16,12 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from bot import export
 from bot.audit.trail import Action, Actor, record
@@ -31,6 +33,7 @@ from bot.store.db import session_scope
 from bot.store.models import Consultation, Question
 from bot.web.api_auth import Admin, Reader, api_user
 from bot.web.api_models import (
+    MAX_ID,
     AnswerPage,
     AnswerTagsIn,
     AnswerTagsOut,
@@ -46,6 +49,7 @@ from bot.web.api_models import (
     OptionCount,
     OutcomeOut,
     PassageOut,
+    Problem,
     QuestionOut,
     QuestionResult,
     Quote,
@@ -78,21 +82,51 @@ class JSONErrorRoute(APIRoute):
             except StarletteHTTPException as error:
                 return JSONResponse({"detail": error.detail}, status_code=error.status_code,
                                     headers=getattr(error, "headers", None))
+            except RequestValidationError as error:
+                # Where and why, not the input: it may be huge, or text no JSON encoder
+                # takes (a lone surrogate), and the client has it anyway.
+                return JSONResponse({"detail": [
+                    {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                    for e in error.errors()]}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
         return route
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A method no route of this path takes: 405 in JSON, ``Allow`` listing the
+        methods of every route of the path (Starlette lists only this route's)."""
+        if self.methods and scope["method"] not in self.methods:
+            allowed = sorted({method for route in router.routes
+                              if isinstance(route, APIRoute) and route.path == self.path
+                              for method in route.methods or ()})
+            response = JSONResponse({"detail": f"{scope['method']} is not allowed here."},
+                                    status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+                                    headers={"Allow": ", ".join(allowed)})
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
 
 
 router = APIRouter(prefix=PREFIX, tags=["api"], route_class=JSONErrorRoute,
                    dependencies=[Depends(api_user)],
-                   responses={401: {"description": "missing, unknown or revoked token"}})
+                   responses={401: _error("missing, unknown or revoked token")})
 
 Slug = Annotated[str, Path(description="the consultation's slug", max_length=64)]
 QuestionKey = Annotated[str, Path(description="the question's id in the definition",
                                   max_length=32)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, 1–{MAX_PAGE}")]
-Offset = Annotated[int, Query(ge=0, description="how many matches to pass over")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="how many matches to pass over")]
+AnswerId = Annotated[int, Path(ge=1, le=MAX_ID, description="the answer's id")]
+ParticipationId = Annotated[int, Path(ge=1, le=MAX_ID,
+                                      description="the conversation's (participation's) id")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such consultation (or question, answer, transcript)"}}
+    404: _error("no such consultation (or question, answer, transcript)")}
+#: The writes: only admins, and a body that may not be JSON at all (not UTF-8, say).
+ADMINS_ONLY: dict[int | str, dict[str, Any]] = {
+    403: _error("not an admin"), 400: _error("the body cannot be read as JSON")}
 
 
 # ---------------------------------------------------------------------------- lookups
@@ -215,7 +249,8 @@ def question_result(slug: Slug, key: QuestionKey, session: DbSession) -> Questio
 
 
 @router.get("/consultations/{slug}/questions/{key}/answers", response_model=AnswerPage,
-            responses={**NOT_FOUND, 400: {"description": "not an open question"}},
+            responses={404: _error("no such consultation or question, or the question is "
+                                   "not an open one (its counts are at …/questions/{key})")},
             summary="A question's open answers, filtered and paged")
 def answers(slug: Slug, key: QuestionKey, session: DbSession,
             search: Annotated[str, Query(max_length=200,
@@ -226,15 +261,17 @@ def answers(slug: Slug, key: QuestionKey, session: DbSession,
             completed: Annotated[bool | None, Query(
                 description="only completed (true) or unfinished (false) participations")
             ] = None,
-            tag_id: Annotated[int | None, Query(description="carrying this tag")] = None,
+            tag_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                                description="carrying this tag")] = None,
             reviewed: Annotated[bool | None, Query()] = None,
             limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> AnswerPage:
     """The open answers of a question, newest first, with the review page's filters."""
     found = _consultation(session, slug)
     question = _question(session, found, key)
     if question.type != "open":
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            f"“{key}” is a {question.type} question: its counts are at "
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"“{key}” is a {question.type} question, without open answers: "
+                            f"its counts are at "
                             f"{PREFIX}/consultations/{slug}/questions/{key}.")
     filters = AnswerFilter(search=search, channel=channel, since=since, until=until,
                            completed=completed, tag_id=tag_id, reviewed=reviewed)
@@ -280,8 +317,8 @@ def tags(slug: Slug, session: DbSession) -> list[TagOut]:
 
 @router.post("/consultations/{slug}/tags", response_model=TagOut,
              status_code=status.HTTP_201_CREATED,
-             responses={**NOT_FOUND, 403: {"description": "not an admin"},
-                        409: {"description": "the codebook already has this tag"}},
+             responses={**NOT_FOUND, **ADMINS_ONLY,
+                        409: _error("the codebook already has this tag (in any case)")},
              summary="Add a tag to the codebook (admins)")
 def add_tag(slug: Slug, body: TagIn, session: DbSession, _admin: Admin) -> TagOut:
     """Add a code to the consultation's codebook. Token auth: no CSRF token needed."""
@@ -289,18 +326,16 @@ def add_tag(slug: Slug, body: TagIn, session: DbSession, _admin: Admin) -> TagOu
     try:
         tag = coding.add_tag(session, found.id, body.name, body.description)
     except CodingError as problem:
-        conflict = "already has" in str(problem)
-        raise HTTPException(status.HTTP_409_CONFLICT if conflict
-                            else status.HTTP_400_BAD_REQUEST, str(problem)) from problem
+        raise HTTPException(status.HTTP_409_CONFLICT, str(problem)) from problem
     return TagOut(id=tag.id, name=tag.name, description=tag.description,
                   created_at=tag.created_at, total=0, per_question={})
 
 
 @router.put("/consultations/{slug}/answers/{answer_id}/tags", response_model=AnswerTagsOut,
-            responses={**NOT_FOUND, 403: {"description": "not an admin"},
-                       400: {"description": "a tag is not in the codebook"}},
+            responses={**ADMINS_ONLY, 404: _error(
+                "no such consultation or answer, or a tag is not in its codebook")},
             summary="Set an answer's tags (admins)")
-def set_answer_tags(slug: Slug, answer_id: int, body: AnswerTagsIn, session: DbSession,
+def set_answer_tags(slug: Slug, answer_id: AnswerId, body: AnswerTagsIn, session: DbSession,
                     admin: Admin) -> AnswerTagsOut:
     """Replace an answer's tags with the given codebook tags. Token auth: no CSRF token
     needed."""
@@ -308,9 +343,7 @@ def set_answer_tags(slug: Slug, answer_id: int, body: AnswerTagsIn, session: DbS
     try:
         coding.set_tags(session, found.id, answer_id, body.tag_ids, admin.id)
     except CodingError as problem:
-        missing = str(problem).startswith("no such answer")
-        raise HTTPException(status.HTTP_404_NOT_FOUND if missing
-                            else status.HTTP_400_BAD_REQUEST, str(problem)) from problem
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(problem)) from problem
     session.flush()
     names = {t.id: t.name for t in coding.codebook(session, found.id)}
     return AnswerTagsOut(answer_id=answer_id,
@@ -375,7 +408,8 @@ def _passage(hit: dict[str, Any]) -> PassageOut:
 
 @router.get("/consultations/{slug}/transcripts/{participation_id}",
             response_model=TranscriptOut, responses=NOT_FOUND, summary="One conversation")
-def transcript(slug: Slug, participation_id: int, session: DbSession) -> TranscriptOut:
+def transcript(slug: Slug, participation_id: ParticipationId,
+               session: DbSession) -> TranscriptOut:
     """The whole conversation in order with the buttons offered, the service questions
     with the passages shown, and the answers it produced."""
     found = _consultation(session, slug)
