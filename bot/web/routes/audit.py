@@ -62,7 +62,7 @@ def download(kind: str, request: Request, session: DbSession, admin: Admin, acti
     chosen, _ = _filter(action, who, since, until, target)
     write, media_type = chosen_format
     record(session, Actor.staff(admin), Action.AUDIT_DOWNLOAD, "audit trail", format=kind,
-           **chosen.as_query())
+           **{f"filter_{key}": value for key, value in chosen.as_query().items()})
     url = settings(request).database_url
 
     def produce(out: Any) -> None:
