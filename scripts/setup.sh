@@ -116,4 +116,10 @@ if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
   apt_install nginx || log "warning: could not install nginx; the scaled mode's tests will skip (fail under CI=true)"
 fi
 
+# pg_dump and pg_restore: `codesign backup` / `restore` on PostgreSQL (and their tests).
+if ! command -v pg_dump >/dev/null 2>&1; then
+  log "installing Debian's postgresql-client (pg_dump and pg_restore for backups)"
+  apt_install postgresql-client || log "warning: could not install postgresql-client; PostgreSQL backups need it (their tests fail under CI=true)"
+fi
+
 log "done: .venv-rasa ($(.venv-rasa/bin/python --version)), .venv ($(.venv/bin/python --version)), node_modules, $( command -v nginx >/dev/null 2>&1 && nginx -v 2>&1 || echo 'no nginx'), $( [[ -x /usr/bin/chromium ]] && /usr/bin/chromium --version 2>/dev/null | head -1 || echo 'no chromium')"
