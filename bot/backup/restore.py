@@ -48,6 +48,26 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory.from_config(config)
 
 
+def check_layout(made: Manifest) -> None:
+    """Refuse a manifest whose parts name files a backup never holds (each file is put in
+    a place derived from its name).
+
+    Raises:
+        BackupError: naming the first odd file.
+    """
+    allowed = {SECRETS: {f"{SECRETS}/{name}" for name in keys.FILES},
+               TELEGRAM: {f"{TELEGRAM}/{name}" for name in TELEGRAM_FILES}}
+    prefixes = {UPLOADS: f"{UPLOADS}/", knowledge.FOLDER: f"{knowledge.FOLDER}/"}
+    for part_name, part in made.parts.items():
+        for name in part.files:
+            fits = (name in allowed[part_name] if part_name in allowed
+                    else name.startswith(prefixes[part_name]) if part_name in prefixes
+                    else len(part.files) == 1)
+            if not fits:
+                raise BackupError(f"the manifest's part {part_name} names an odd file: "
+                                  f"{name!r}")
+
+
 def check_compatible(made: Manifest, installation: Installation) -> None:
     """Refuse a backup this installation cannot take: another engine, a newer schema, or
     the tracker store laid out differently.
@@ -127,6 +147,7 @@ def restore_backup(installation: Installation, path: Path, progress: Progress, *
     manifest.verify(path, made, progress)
     progress.part(f"checksums: {len(made.files)} files verified "
                   f"({time.monotonic() - started:.1f} s)")
+    check_layout(made)
     check_compatible(made, installation)
     backed_up_key = keys.read_kept(path / SECRETS, keys.KEY_FILE) \
         if f"{SECRETS}/{keys.KEY_FILE}" in made.files else None

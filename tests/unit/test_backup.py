@@ -298,6 +298,22 @@ def test_a_manifest_cannot_point_outside_the_backup(source: Installation,
         restore_backup(fresh(tmp_path), path, Quiet())
 
 
+def test_a_manifest_cannot_put_a_file_elsewhere(source: Installation, tmp_path: Path) -> None:
+    """A secret's name decides where it is written: only the known secrets are taken."""
+    path = tmp_path / "backup"
+    take_backup(source, path, Quiet())
+    manifest = json.loads((path / NAME).read_text())
+    (path / "secrets" / "codesign.db").write_bytes(b"not a database")
+    manifest["parts"]["secrets"]["files"].append("secrets/codesign.db")
+    manifest["files"]["secrets/codesign.db"] = {
+        "bytes": 14, "sha256": hashlib.sha256(b"not a database").hexdigest()}
+    (path / NAME).write_text(json.dumps(manifest))
+    target = fresh(tmp_path)
+    with pytest.raises(BackupError, match=r"secrets names an odd file: 'secrets/codesign\.db'"):
+        restore_backup(target, path, Quiet())
+    assert not target.var.exists()
+
+
 def test_restore_refuses_a_database_holding_data(source: Installation, tmp_path: Path) -> None:
     take_backup(source, tmp_path / "backup", Quiet())
     for force in (False, True):
