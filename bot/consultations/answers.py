@@ -75,12 +75,15 @@ def match_option(options: list[str], text: str) -> int | None:
     """Return the 0-based index of the option ``text`` designates, or None."""
     wanted = normalise(text)
     if not wanted:
-        return None
+        # Only punctuation ("?", "..."): only an option written just so can mean it.
+        typed = " ".join(text.split())
+        return options.index(typed) if typed and typed in options else None
     number = _number(wanted, allow_prefix=True)
-    if number is not None:
-        if number == -1:
-            return len(options) - 1
-        return number - 1 if 1 <= number <= len(options) else None
+    if number == -1:
+        return len(options) - 1
+    if number is not None and 1 <= number <= len(options):
+        return number - 1
+    # Not an option's number ("0", "10" of four): it may still be an option's text.
     lowered = [normalise(option) for option in options]
     if wanted in lowered:
         return lowered.index(wanted)
@@ -163,7 +166,7 @@ def _choice_parts(options: list[str], wanted: str) -> list[str]:
 def _parse_scale(question: dict[str, Any], text: str) -> ParseResult:
     low, high = question["min"], question["max"]
     wanted = normalise(text)
-    match = re.fullmatch(r"(-?\d{1,2})\s*(?:/\s*\d{1,2}|out of\s*\d{1,2}|of\s*\d{1,2})?", wanted)
+    match = re.fullmatch(r"(-?\d{1,18})\s*(?:(?:/|out of|of)\s*-?\d{1,18})?", wanted)
     number = int(match.group(1)) if match else _number(wanted)
     if number is None:
         labels = {normalise(label): int(point) for point, label in question["labels"].items()}

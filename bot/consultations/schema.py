@@ -348,7 +348,7 @@ def _scale(check: _Checker, raw: dict[str, Any], path: str) -> dict[str, Any]:
         for point, label in raw_labels.items():
             try:
                 number = int(point)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: .inf
                 check.add(f"{path}.labels", f"'{point}' is not a scale point")
                 continue
             if not low <= number <= high:

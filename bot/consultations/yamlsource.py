@@ -3,6 +3,11 @@
 Consultation files are written by people: ``options: [Yes, No]`` must mean the words,
 not booleans (YAML 1.1 would turn them into ``true``/``false``), and validation errors
 must name the line.
+
+Whatever the text, loading ends in data or ``YamlSyntaxError``: a file longer than
+``MAX_TEXT_CHARS``, nested deeper than ``MAX_DEPTH`` or using anchors and aliases (a
+few lines of them expand to billions of values, or to a value containing itself) is
+refused with a message, and a number too long to be one stays text.
 """
 
 from __future__ import annotations
@@ -12,9 +17,35 @@ from typing import Any
 
 import yaml
 
+#: The longest text loaded (a consultation file is a few thousand characters).
+MAX_TEXT_CHARS = 1_000_000
+#: How deep lists and mappings may nest (a consultation file needs five levels).
+MAX_DEPTH = 32
+#: A number written with more characters than this stays text.
+MAX_NUMBER_CHARS = 100
+
 
 class _TextFriendlyLoader(yaml.SafeLoader):
-    """SafeLoader where only true/false are booleans (YAML 1.2 style)."""
+    """SafeLoader where only true/false are booleans (YAML 1.2 style), with no aliases
+    and a bounded nesting depth."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not supported: write "
+                "the value out in full", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
 
 _TextFriendlyLoader.yaml_implicit_resolvers = {
@@ -39,6 +70,17 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 _TextFriendlyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
+def _int_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A whole number written with very many digits stays text (Python refuses to turn
+    an integer of more than 4,300 digits into text and back)."""
+    if len(str(node.value)) > MAX_NUMBER_CHARS:
+        return loader.construct_scalar(node)
+    return loader.construct_yaml_int(node)
+
+
+_TextFriendlyLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
+
+
 class YamlSyntaxError(ValueError):
     """The text is not valid YAML; ``line`` is 1-based when known."""
 
@@ -53,9 +95,16 @@ def load_with_lines(text: str) -> tuple[Any, dict[str, int]]:
     Paths look like ``questions[2].options`` (list indexes are 0-based).
 
     Raises:
-        YamlSyntaxError: when the text is not valid YAML.
+        YamlSyntaxError: when the text is not valid YAML, or longer, deeper or more
+            entangled than a consultation file can be (see the module's docstring).
     """
-    loader = _TextFriendlyLoader(text)
+    if len(text) > MAX_TEXT_CHARS:
+        raise YamlSyntaxError(f"the text is too long ({len(text):,} characters; at most "
+                              f"{MAX_TEXT_CHARS:,})", None)
+    try:
+        loader = _TextFriendlyLoader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow, e.g. NUL
+        raise YamlSyntaxError(str(exc), None) from exc
     try:
         node = loader.get_single_node()
         lines: dict[str, int] = {}
