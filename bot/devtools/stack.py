@@ -270,15 +270,22 @@ class ChatTarget(Protocol):
 
 @dataclass
 class Chat:
-    """One citizen talking to the bot over the REST channel."""
+    """One citizen talking to the bot over the REST channel.
+
+    ``channel``: sent in the metadata as the Telegram bridge (``telegram``) and the web
+    chat widget (``web``) send it; without it the action server sees ``rest``.
+    """
 
     stack: ChatTarget
     sender: str
     last: Reply | None = None
+    channel: str | None = None
 
     def say(self, text: str, message_id: str | None = None) -> Reply:
-        body = {"sender": self.sender, "message": text,
-                "metadata": {"message_id": message_id or uuid.uuid4().hex}}
+        metadata = {"message_id": message_id or uuid.uuid4().hex}
+        if self.channel:
+            metadata["channel"] = self.channel
+        body = {"sender": self.sender, "message": text, "metadata": metadata}
         response = self.stack.client.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
                                            json=body)
         response.raise_for_status()

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
-from bot.devtools.stack import ROOT, Chat, Reply, Stack
+from bot.devtools.stack import ROOT, Chat, Stack
 from bot.store.db import session_scope
 from bot.store.models import Answer, Participant, Participation
 from bot.store.telegram_models import TelegramContact
@@ -32,24 +31,6 @@ LIBRARY = "library-hours-2027"
 NIGHT_SHIFTS = "The library closes before I finish my night shifts at the depot"
 
 
-@dataclass
-class ChannelChat(Chat):
-    """A citizen whose messages carry their channel, as the bridge and the widget send."""
-
-    channel: str = "rest"
-
-    def say(self, text: str, message_id: str | None = None) -> Reply:
-        body = {"sender": self.sender, "message": text,
-                "metadata": {"message_id": message_id or uuid.uuid4().hex,
-                             "channel": self.channel}}
-        response = self.stack.client.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
-                                          json=body)
-        response.raise_for_status()
-        self.last = Reply(response.json())
-        assert self.last.messages, f"the bot stayed silent after {text!r}"
-        return self.last
-
-
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     """The real ``codesign`` command, with no input (as from cron or a script)."""
     return subprocess.run([str(ROOT / ".venv/bin/codesign"), *args], env=stack.env(),
@@ -57,7 +38,7 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, check=False)
 
 
-def take_part(chat: ChannelChat, barriers: str) -> None:
+def take_part(chat: Chat, barriers: str) -> None:
     """Consent and answer four questions of the library consultation (still active)."""
     assert "consultations are open" in chat.say("hello").text
     chat.press("library")
@@ -97,8 +78,8 @@ def said_in_tracker(stack: Stack, sender: str) -> str:
 def test_export_then_erase_a_telegram_citizen(stack: Stack, tmp_path: Path) -> None:
     bridge = BridgeStore(stack.database_url, stack.env()["CODESIGN_SECRET_KEY"].encode())
     chat_key = bridge.chat_key(CHAT_ID)
-    telegram = ChannelChat(stack, chat_key, channel="telegram")
-    web = ChannelChat(stack, str(uuid.uuid4()), channel="web")
+    telegram = Chat(stack, chat_key, channel="telegram")
+    web = Chat(stack, str(uuid.uuid4()), channel="web")
     take_part(telegram, NIGHT_SHIFTS)
     take_part(web, "Buses from my village stop running before the library opens")
     bridge.call(lambda s: add_contact(s, chat_key, bridge.sealer.seal_chat(CHAT_ID)))
