@@ -18,7 +18,9 @@ from bot.store.retention import DEFAULT_LOG_RETENTION_DAYS, purge_expired
 
 app = typer.Typer(help="Personal data: delete what is past each consultation's retention "
                        "period; answer a citizen's request for a copy of their data (export) "
-                       "or to erase it (erase).", no_args_is_help=True)
+                       "or to erase it (erase). Run these with the bot's CODESIGN_SECRET_KEY "
+                       "and DATABASE_URL (embedded default: `source scripts/env.sh` first).",
+                  no_args_is_help=True)
 
 CHANNEL = typer.Option(..., "--channel", "-c", show_default=False,
                        help="Where the citizen took part: telegram, web (the chat widget) or "
