@@ -36,7 +36,9 @@ ABOUT = (
     "with them. 'participations' are the consultations you took part in, with your answers "
     "(and their earlier versions if you changed them), the questions you asked about the "
     "service, the conversation, and whether you asked to hear the outcome. "
-    "'conversation_log' is the record the chatbot keeps of the conversation itself. "
+    "'conversation_log' is the record the chatbot keeps of the conversation itself, filed "
+    "under a code derived from your chat's id (Telegram) or under your web chat's session "
+    "id. "
     "Questions about the service asked outside a consultation are stored without any link "
     "to you, so they appear only in the conversation log.")
 
