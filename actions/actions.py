@@ -22,6 +22,7 @@ from bot.config import Settings, var_dir
 from bot.dialogue.engine import ConversationEngine
 from bot.dialogue.messages import TurnResult, UserTurn
 from bot.knowledge.service import KnowledgeService
+from bot.text.clean import clean
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +60,20 @@ def _warm_up_knowledge() -> None:
 
 
 def user_turn(tracker: Tracker) -> UserTurn:
-    """The latest user message as a ``UserTurn``."""
+    """The latest user message as a ``UserTurn``, its text and entity values cleaned
+    (``bot.text.clean``: the Rasa server cleaned the text, but entity values come from
+    the JSON of a payload and may hold any character)."""
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
     metadata = message.get("metadata") or {}
     entities: dict[str, str] = {}
     for entity in message.get("entities") or []:
         if entity.get("entity") and entity.get("value") is not None:
-            entities[str(entity["entity"])] = str(entity["value"])
+            entities[clean(str(entity["entity"]))] = clean(str(entity["value"]))
     return UserTurn(
         sender_id=tracker.sender_id,
         channel=str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest"),
-        text=str(message.get("text") or ""),
+        text=clean(str(message.get("text") or "")),
         intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0),
         entities=entities,

@@ -33,6 +33,12 @@ WORD_MATCH = 0.41
 # A question word this close in spelling to an evidence word is the same word (typos).
 SPELLING_MATCH = 85
 MAX_CACHED_WORDS = 200_000
+#: A question's content words checked at most, and the longest word checked: enough for
+#: any real question, and a bound on the model's work for a hostile message (2,000
+#: characters of distinct random "words" took 4 s of embedding, under the lock every
+#: other citizen's service question waits for).
+MAX_TERMS = 32
+MAX_TERM_CHARS = 40
 
 STOPWORDS = frozenset(
     word for line in (Path(__file__).parent / "stopwords.txt").read_text().splitlines()
@@ -45,12 +51,14 @@ def _stem(word: str) -> str:
 
 
 def content_terms(question: str) -> list[str]:
-    """The words of a question that say what it is about (stopwords and digits dropped,
-    accents folded)."""
+    """The words of a question that say what it is about (stopwords, digits and words
+    over ``MAX_TERM_CHARS`` dropped, accents folded): the first ``MAX_TERMS``."""
     seen: dict[str, None] = {}
     for word in map(folded, words(question)):
-        if len(word) > 1 and word not in STOPWORDS and not word.isdigit():
+        if 1 < len(word) <= MAX_TERM_CHARS and word not in STOPWORDS and not word.isdigit():
             seen.setdefault(word, None)
+            if len(seen) == MAX_TERMS:
+                break
     return list(seen)
 
 

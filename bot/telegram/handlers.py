@@ -27,6 +27,8 @@ from bot.store.telegram_state import PRESSED, REFUSED, forget_chat, pressed_key
 from bot.telegram.contacts import add_contact
 from bot.telegram.guards import ChatRateLimiter, Seen
 from bot.telegram.relay import Also, Backlog, Relay
+from bot.text.clean import clean
+from bot.text.limits import max_message_chars, too_long, too_long_reply
 
 logger = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -61,13 +63,18 @@ class Handlers:
         relay: queues messages for Rasa and sends the replies.
         limiter: the per-chat flood guard.
         seen: the keys handled once (pressed keyboards, refused group chats).
+        max_chars: the longest text relayed (default: ``CODESIGN_MAX_MESSAGE_CHARS``).
+
+    Raises:
+        ValueError: ``CODESIGN_MAX_MESSAGE_CHARS`` is not a number from 1 to 4,096.
     """
 
     def __init__(self, relay: Relay, limiter: ChatRateLimiter | None = None,
-                 seen: Seen | None = None) -> None:
+                 seen: Seen | None = None, max_chars: int | None = None) -> None:
         self.relay = relay
         self.limiter = limiter or ChatRateLimiter()
         self.seen = seen or Seen()
+        self.max_chars = max_chars or max_message_chars()
 
     def register(self, app: Application) -> None:
         """Add the handlers to ``app``: the gate first, then one per kind of update."""
@@ -125,9 +132,14 @@ class Handlers:
         await self._relay(update, context, COMMANDS[name], also)
 
     async def text(self, update: Update, context: Context) -> None:
-        """A typed message: relayed as it is."""
+        """A typed message: cleaned (``bot.text.clean``) and relayed, or, when it is over
+        the size limit, answered with a request for a shorter one (never queued)."""
         assert update.message is not None and update.message.text is not None
-        await self._relay(update, context, update.message.text)
+        text = update.message.text
+        if too_long(text, self.max_chars):
+            await self._tell(update, context, too_long_reply(self.max_chars))
+            return
+        await self._relay(update, context, clean(text))
 
     async def button(self, update: Update, context: Context) -> None:
         """A pressed inline button: queue its payload, answer it, clear the keyboard, then

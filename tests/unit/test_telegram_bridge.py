@@ -30,6 +30,7 @@ from bot.telegram.handlers import (
     UNKNOWN_COMMAND,
 )
 from bot.telegram.relay import UNAVAILABLE
+from bot.text.limits import DEFAULT_MAX_CHARS, too_long_reply
 
 
 @dataclass
@@ -200,3 +201,15 @@ def test_non_text_edits_and_unknown_commands_get_a_hint(harness: Harness) -> Non
     harness.telegram.push_text(12, "/help")
     harness.telegram.wait_for_text(12, "echo: /help")
     assert harness.rasa.messages == ["/help"]
+
+
+def test_a_message_over_the_limit_is_answered_without_rasa_and_others_are_cleaned(
+        harness: Harness) -> None:
+    harness.telegram.push_text(13, "x" * (DEFAULT_MAX_CHARS + 1))
+    harness.telegram.wait_for_text(13, too_long_reply(DEFAULT_MAX_CHARS))
+    harness.telegram.push_text(13, "y" * DEFAULT_MAX_CHARS)  # at the limit: relayed
+    harness.telegram.wait_for_text(13, "echo: yyy")
+    harness.telegram.push_text(13, "Cafe\u0301\u200b at\x00 night\u202e")
+    harness.telegram.wait_for_text(13, "echo: Café at night")
+    assert harness.rasa.messages == ["y" * DEFAULT_MAX_CHARS, "Café at night"]
+    eventually(lambda: harness.bridge.queued() == {"updates": 0, "messages": 0, "replies": 0})

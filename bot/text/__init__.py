@@ -1,0 +1,1 @@
+"""Citizen text on its way in: cleaning and the message size limit."""
