@@ -50,6 +50,8 @@ class Action(StrEnum):
     PRIVACY_PURGE = "privacy.purge"
     KNOWLEDGE_ADD = "knowledge.add"
     KNOWLEDGE_REMOVE = "knowledge.remove"
+    BACKUP = "backup.take"
+    RESTORE = "backup.restore"
 
     @property
     def label(self) -> str:
@@ -78,6 +80,8 @@ LABELS: dict[Action, str] = {
     Action.PRIVACY_EXPORT: "Exported a citizen's data",
     Action.PRIVACY_ERASE: "Erased a citizen's data",
     Action.PRIVACY_PURGE: "Purged data past retention",
+    Action.BACKUP: "Backed up the installation",
+    Action.RESTORE: "Restored a backup",
     Action.KNOWLEDGE_ADD: "Added service documents",
     Action.KNOWLEDGE_REMOVE: "Removed a service document",
 }

@@ -9,10 +9,11 @@ from typing import TypeVar
 
 import typer
 
+from bot.audit.trail import Action, Actor, record
 from bot.backup import BackupError
 from bot.backup.installation import Installation
 from bot.backup.progress import Advance, size
-from bot.cli.common import fail
+from bot.cli.common import fail, store
 
 T = TypeVar("T")
 #: Copies smaller than this get no progress bar.
@@ -104,6 +105,9 @@ def backup(
     made = _carry_out(f"backing up into {path}", lambda installation, progress: take_backup(
         installation, path, progress, force=force))
     total = sum(entry.bytes for entry in made.files.values())
+    with store() as session:  # after the snapshot: the backup does not hold its own entry
+        record(session, Actor.cli(), Action.BACKUP, path.name, files=len(made.files),
+               bytes=total, schema=made.app_schema_revision)
     typer.echo(f"backup complete: {path} ({len(made.files)} files, {size(total)}, schema "
                f"{made.app_schema_revision}). It holds personal data and secrets: store it "
                "encrypted, readable by as few people as possible.", err=True)
@@ -121,6 +125,8 @@ def restore(
 
     done = _carry_out(f"restoring {path}", lambda installation, progress: restore_backup(
         installation, path, progress, force=force))
+    with store() as session:  # recorded in the restored installation's trail
+        record(session, Actor.cli(), Action.RESTORE, path.name, schema=done.revision)
     typer.echo(f"restore complete (schema {done.revision}); start the bot as usual",
                err=True)
 

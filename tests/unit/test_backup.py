@@ -493,3 +493,19 @@ def test_cli_backup_and_restore(source: Installation, tmp_path: Path) -> None:
         in refused.stderr
     missing = runner.invoke(app, ["restore", str(tmp_path / "nothing")], env=env)
     assert missing.exit_code == 1 and "is not a backup folder" in missing.stderr
+    assert audited(source.database_url) == [("backup.take", "backup")]
+    # the backup was taken before its own entry was written
+    assert audited(env["DATABASE_URL"]) == [("backup.restore", "backup")]
+
+
+def audited(url: str) -> list[tuple[str, str]]:
+    """(action, target) of the audit trail's backup entries, oldest first."""
+    from sqlalchemy import select
+
+    from bot.store.audit_models import AuditEntry
+    from bot.store.db import session_scope
+
+    with session_scope(url) as session:
+        return [(row.action, row.target) for row in session.scalars(
+            select(AuditEntry).where(AuditEntry.action.like("backup.%"))
+            .order_by(AuditEntry.id))]
