@@ -10,7 +10,8 @@ def objects(text: str) -> list[tuple[int, dict[str, Any]]]:
     """The objects of ``text`` with their line numbers (1-based).
 
     Raises:
-        ValueError: "line N is not valid JSON (…)" or "line N is not a JSON object".
+        ValueError: "line N is not valid JSON (…)", "line N is nested too deeply" or
+            "line N is not a JSON object".
     """
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -20,6 +21,8 @@ def objects(text: str) -> list[tuple[int, dict[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {number} is not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise ValueError(f"line {number} is nested too deeply") from None
         if not isinstance(row, dict):
             raise ValueError(f"line {number} is not a JSON object")
         rows.append((number, row))

@@ -98,6 +98,8 @@ def read_document(path: Path, relative_to: Path | None = None,
                 document = _read_text(text, name)
     except UnicodeDecodeError as exc:
         raise DocumentError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise DocumentError(f"{name}: not a readable CSV file ({exc})") from exc
     document.sections = [s for s in document.sections if s.text.strip()]
     if not document.sections:
         raise DocumentError(f"{name}: no readable text found")
@@ -232,11 +234,15 @@ def _read_pdf(raw: bytes, name: str) -> Document:
         reader = PdfReader(io.BytesIO(raw))
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except PdfReadError as exc:
         raise DocumentError(f"{name}: broken or unreadable PDF ({exc})") from exc
+    except Exception as exc:  # pypdf on damaged bytes can raise anything (RecursionError…)
+        raise DocumentError(f"{name}: broken or unreadable PDF ({exc.__class__.__name__}: "
+                            f"{exc})") from exc
     lines = [line.strip() for page in pages for line in page.splitlines()]
     lines = [line for line in lines if line]
-    if not title and lines and 3 <= len(lines[0]) <= 120:
+    # The first line is the title when more follows (a one-line PDF is all text).
+    if not title and len(lines) > 1 and 3 <= len(lines[0]) <= 120:
         title = lines.pop(0)
     return Document(name, title or _title_from_name(name), "pdf", _sections_from_lines(lines))
 
@@ -274,13 +280,16 @@ def _sections_from_lines(lines: list[str]) -> list[Section]:
 def _read_text(text: str, name: str) -> Document:
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     title = _title_from_name(name)
-    if blocks and len(blocks[0]) <= 120 and "\n" not in blocks[0]:
+    # The first short block is the title, and short lines are headings, when more text
+    # follows them: a file of one line ("Closed on Mondays") is all text.
+    if len(blocks) > 1 and len(blocks[0]) <= 120 and "\n" not in blocks[0]:
         title = blocks.pop(0)
     sections: list[Section] = []
     heading = ""
     for block in blocks:
         lines = block.splitlines()
-        looks_like_heading = len(lines) == 1 and len(block) <= 80 and not block.endswith(".")
+        looks_like_heading = len(blocks) > 1 and len(lines) == 1 and len(block) <= 80 and \
+            not block.endswith(".")
         if looks_like_heading:
             heading = block.rstrip(":")
         else:
