@@ -726,7 +726,9 @@ class ConversationEngine:
         evidence = ctx.phase.pop("evidence", None)
         if evidence:
             service_questions.link_evidence(ctx.session, ctx.answers[q["id"]].id, evidence)
-        ctx.session.commit()  # each answer is kept even if the conversation stops here
+        # No commit here: the answer, the message's record and the next step are stored
+        # together when the turn ends, or not at all, so a delivery repeated after a failed
+        # turn finds the conversation where the answer left it.
 
     def _advance(self, ctx: _Context, after: dict[str, Any] | None) -> None:
         values = ctx.values()

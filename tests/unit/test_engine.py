@@ -960,6 +960,28 @@ def test_duplicate_message_id_changes_nothing_and_re_asks(
     assert result.state == state
 
 
+def test_a_turn_that_fails_half_way_stores_nothing_and_its_redelivery_moves_on(
+        citizen: Citizen, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A turn is stored whole or not at all: when the database fails after the answer was
+    written (here: choosing the next question), the message is sent again with the same id
+    and must be taken as new, not answered with the question it already answered."""
+    citizen.start()
+    incoming = len(store.transcript(citizen, "in"))
+
+    def database_gone(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ConversationEngine, "_advance", database_gone)
+        with pytest.raises(ConnectionError):
+            citizen.say("2", message_id="msg-7")
+    assert store.answers(citizen) == {}
+    assert len(store.transcript(citizen, "in")) == incoming
+    result = citizen.say("2", message_id="msg-7")
+    assert last_question_lines(result)[:2] == ["Question 2 of 7", Q_TIMES]
+    assert store.answers(citizen) == {"visits": ("answered", "Monthly")}
+
+
 # ---------------------------------------------------------------------------- forget me
 def test_forget_me_then_deny_keeps_data_and_re_asks(citizen: Citizen, store: Store) -> None:
     at_times(citizen)
