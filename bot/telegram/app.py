@@ -27,6 +27,10 @@ from bot.telegram.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
+#: Seconds to wait for the Bot API's answer (python-telegram-bot's default is 5). A
+#: ``sendMessage`` that times out may still have been delivered, and the reply is sent
+#: again (the Bot API has no idempotency key): a slow answer must not count as a failure.
+BOT_API_READ_TIMEOUT = 20.0
 
 
 def build_application(config: TelegramConfig, retry_interval: float = 5.0,
@@ -82,6 +86,7 @@ def build_application(config: TelegramConfig, retry_interval: float = 5.0,
     builder: Any = (ApplicationBuilder().token(config.token)
                     .update_queue(queue)
                     .rate_limiter(bot_api or RetryingLimiter())
+                    .read_timeout(BOT_API_READ_TIMEOUT).write_timeout(BOT_API_READ_TIMEOUT)
                     .concurrent_updates(ChatOrderedProcessor(locks, on_done=inbox.done))
                     .post_init(post_init).post_shutdown(post_shutdown))
     if config.api_base_url:
