@@ -29,7 +29,7 @@ from bot.consultations.answers import (
     normalise,
     parse_answer,
 )
-from bot.dialogue import follow_up, render, service_questions
+from bot.dialogue import follow_up, refs, render, service_questions
 from bot.dialogue.commands import uses_command_words
 from bot.dialogue.messages import BotMessage, TurnResult, UserTurn, payload
 from bot.knowledge.answers import GroundedAnswer
@@ -206,22 +206,18 @@ class ConversationEngine:
 
     def query_ref(self, turn: UserTurn, query_id: int) -> str:
         """A reference to a logged service question that only its asker can use in a
-        button ("id.signature"): nobody can pass on or dispute someone else's question by
-        sending a made-up id."""
-        return f"{query_id}.{self._ref_signature(turn, query_id)}"
+        button ("id.signature", ``bot.dialogue.refs``): nobody can pass on or dispute
+        someone else's question by sending a made-up id."""
+        return refs.sign(self.settings.secret_key, self._query_scope(turn), query_id)
 
-    def _ref_signature(self, turn: UserTurn, query_id: int) -> str:
-        message = f"knowledge-query:{self.key(turn)}:{query_id}".encode()
-        return hmac.new(self.settings.secret_key, message, hashlib.sha256).hexdigest()[:20]
+    def _query_scope(self, turn: UserTurn) -> str:
+        return f"knowledge-query:{self.key(turn)}"
 
     def _own_query(self, session: Session, ref: object,
                    turn: UserTurn) -> KnowledgeQuery | None:
         """The logged service question behind ``ref`` if this citizen asked it."""
-        query_id, _, signature = str(ref).partition(".")
-        if not query_id.isdigit() or not hmac.compare_digest(
-                signature, self._ref_signature(turn, int(query_id))):
-            return None
-        return session.get(KnowledgeQuery, int(query_id))
+        query_id = refs.verify(self.settings.secret_key, self._query_scope(turn), ref)
+        return None if query_id is None else session.get(KnowledgeQuery, query_id)
 
     def _mark(self, session: Session, button: str, ref: object, turn: UserTurn) -> None:
         """Do what a ``QUERY_BUTTONS`` button does to the logged service question behind
