@@ -63,8 +63,8 @@ def test_any_text_loads_or_is_refused_clearly(text: str) -> None:
 
 
 def test_huge_file_is_refused_clearly_and_quickly() -> None:
-    load("huge file", "title: " + "x" * 2_000_000)
-    load("huge file", DEMO_TEXTS[0] + "#" * 2_000_000)
+    load("huge consultation file", "title: " + "x" * 2_000_000)
+    load("huge consultation file", DEMO_TEXTS[0] + "#" * 2_000_000)
 
 
 def test_billion_laughs_is_refused() -> None:

@@ -118,10 +118,10 @@ def _write(folder: Path, suffix: str, content: bytes) -> str:
 def test_huge_files_are_read(folder: Path) -> None:
     paragraph = "The library opens at nine on weekdays and at ten on Saturdays. " * 20
     markdown = "".join(f"## Part {n}\n\n{paragraph}\n\n" for n in range(4000)).encode()
-    document = read("huge file", folder, ".md", markdown)
+    document = read("huge Markdown and JSONL files", folder, ".md", markdown)
     assert document is not None and len(document.sections) == 4000
     rows = [{"question": f"Question {n}?", "answer": paragraph} for n in range(5000)]
-    document = read("huge file", folder, ".jsonl",
+    document = read("huge Markdown and JSONL files", folder, ".jsonl",
                     "\n".join(json.dumps(row) for row in rows).encode())
     assert document is not None and len(document.sections) == 5000
 
