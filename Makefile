@@ -1,5 +1,5 @@
 # codesign: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run run-scaled status test setup train lint bench clean help
+.PHONY: run run-scaled status test setup train lint bench audit clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -27,6 +27,9 @@ lint:  ## ruff and mypy on the app code
 
 bench:  ## Run the benchmarks and print their figures
 	@bash scripts/bench.sh
+
+audit:  ## Known vulnerabilities in both venvs (pip-audit) and node_modules (npm audit); needs the network
+	@bash scripts/audit.sh
 
 clean:  ## Remove venvs, models and local data (var/)
 	rm -rf .venv .venv-rasa models var
