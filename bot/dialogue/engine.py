@@ -8,8 +8,6 @@ conversation keeps what was said. Before consent nothing is written.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
