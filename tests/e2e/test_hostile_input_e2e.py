@@ -166,6 +166,8 @@ def test_socketio_refuses_what_rest_refuses(stack: Stack) -> None:
     assert say({"message": {"text": "hi"}, "session_id": session_id}) == \
         ["Sorry, I couldn’t read that message. Please type your answer as text."]
     assert say("not an object") == []
+    assert say(None) == []  # an event without data
+    assert say(("hi", "there")) == []  # with two arguments
     assert say({"message": "hi", "session_id": {"a": 1}}) == []
     assert any("Hello!" in t for t in say({"message": "hello", "session_id": session_id}))
     client.emit("user_uttered", {"message": "x" * 100_000, "session_id": session_id})
