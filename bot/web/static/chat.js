@@ -523,6 +523,9 @@
       var inChat = active === self.input || active === document.body || !active ||
         self.panel.contains(active);
       if (!inChat) return;  // the citizen is elsewhere on the page: leave the focus there
+      // The citizen has started typing (a slow page can run this late): moving the focus
+      // now would send their Enter to a button instead of their words.
+      if (active === self.input && self.input.value.trim() !== "") return;
       var fresh = self.log.querySelectorAll(".cs-choice:not([disabled])");
       if (self.lastSentByButton && fresh.length) {
         fresh[0].focus();
