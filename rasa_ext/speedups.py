@@ -19,6 +19,11 @@
   (``EndpointConfig.session``; 9 % of the CPU). Here each endpoint keeps one session and
   its connections alive; a call on a connection the action server has just closed is
   sent once more (``rasa_ext.unavailable``).
+- A citizen's message that arrives while their previous turn still holds the
+  conversation's lock (socket.io replies are sent before Rasa saves the turn and lets go,
+  so a quick next message often does) waited a whole second before Rasa looked again
+  (``LockStore.lock``'s ``wait_time_in_seconds=1``, both lock stores). Here it looks every
+  50 ms: the same ticket order, one cheap lookup per look.
 """
 
 import asyncio
@@ -29,6 +34,7 @@ import aiohttp
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
+from rasa.core import lock_store
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.core.processor import MessageProcessor
@@ -127,6 +133,17 @@ def _kept_session(self: EndpointConfig) -> Any:
     return _KeptSession(session)
 
 
+LOCK_POLL_S = 0.05
+_ORIGINAL_LOCK = lock_store.LockStore.lock
+
+
+def _lock_polled_often(self: lock_store.LockStore, conversation_id: Text,
+                       lock_lifetime: float = lock_store.LOCK_LIFETIME,
+                       wait_time_in_seconds: float = LOCK_POLL_S) -> Any:
+    """``LockStore.lock`` looking for its turn every ``LOCK_POLL_S`` instead of 1 s."""
+    return _ORIGINAL_LOCK(self, conversation_id, lock_lifetime, wait_time_in_seconds)
+
+
 def apply() -> None:
     """Install the speed-ups (idempotent)."""
     if RemoteAction._validate_action_result is not _validate_action_result:
@@ -134,5 +151,6 @@ def apply() -> None:
         Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore
         MessageProcessor._parse_message_with_graph = _parse_payload_or_run_graph  # type: ignore
         EndpointConfig.session = _kept_session  # type: ignore
+        lock_store.LockStore.lock = _lock_polled_often  # type: ignore
         logger.info("codesign: cached the action response validator and event classes; "
                     "button payloads skip the NLU pipeline.")
