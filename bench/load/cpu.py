@@ -9,12 +9,10 @@ the servers here live for the whole run. Linux only: elsewhere every reading is 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-PROC = Path("/proc")
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+from bot.ops.processes import Process, descendants, processes
+
+__all__ = ["Process", "descendants", "part_of", "processes", "snapshot", "spent"]
 
 #: (part, words of the command line that identify it), first match wins
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -27,51 +25,6 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 #: machine services counted by process name, whoever started them
 SERVICES: tuple[tuple[str, str], ...] = (("postgres", "postgres"), ("redis", "redis-server"))
-
-
-@dataclass(frozen=True)
-class Process:
-    """One process as /proc shows it."""
-
-    pid: int
-    ppid: int
-    name: str
-    cmdline: str
-    cpu_s: float
-
-
-def _read(pid: int) -> Process | None:
-    try:
-        stat = (PROC / str(pid) / "stat").read_text()
-        cmdline = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-            errors="replace")
-    except OSError:
-        return None
-    # the name is in parentheses and may hold spaces; the fields after it are fixed
-    name = stat[stat.index("(") + 1:stat.rindex(")")]
-    fields = stat[stat.rindex(")") + 2:].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return Process(pid, int(fields[1]), name, cmdline, (utime + stime) / TICKS)
-
-
-def processes() -> list[Process]:
-    """Every process readable now."""
-    if not PROC.is_dir():
-        return []
-    found = (_read(int(entry.name)) for entry in PROC.iterdir() if entry.name.isdigit())
-    return [process for process in found if process is not None]
-
-
-def descendants(root: int, every: Iterable[Process]) -> Iterator[Process]:
-    """The processes below ``root`` (not ``root`` itself)."""
-    children: dict[int, list[Process]] = {}
-    for process in every:
-        children.setdefault(process.ppid, []).append(process)
-    stack = list(children.get(root, []))
-    while stack:
-        process = stack.pop()
-        yield process
-        stack.extend(children.get(process.pid, []))
 
 
 def part_of(process: Process) -> str:

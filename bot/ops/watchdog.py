@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import xmlrpc.client
 from collections.abc import Callable
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+
+from bot.ops.processes import descendants, processes
 
 logger = logging.getLogger(__name__)
 
@@ -75,28 +76,11 @@ def load(path: Path) -> tuple[Supervisor, list[Watched]]:
 def cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system) used so far by ``pid`` and its descendants, or None when it
     is gone (from /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # it ended meanwhile
-            continue
-        process = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(process)  # fields[1] is the ppid
-        times[process] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    if pid not in times:
+    every = processes(with_cmdline=False)
+    own = next((process for process in every if process.pid == pid), None)
+    if own is None:
         return None
-    total, todo = 0.0, [pid]
-    while todo:
-        process = todo.pop()
-        total += times.get(process, 0.0)
-        todo.extend(children.get(process, []))
-    return total
+    return own.cpu_s + sum(process.cpu_s for process in descendants(pid, every))
 
 
 def healthy(url: str, timeout: float) -> bool:
