@@ -34,7 +34,7 @@ echo "Rasa test stories: OK"
 
 step "pytest (unit + end-to-end with the real servers)"
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 "$@"
 status=$?
 set -e
 if [[ $status -eq 5 ]]; then echo "pytest collected no tests" >&2; exit 1; fi

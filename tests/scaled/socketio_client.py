@@ -15,12 +15,14 @@ class SocketChat:
     Args:
         base_url: where ``/socket.io`` is served.
         transports: engine.io transports to use (``["polling"]`` tests the affinity).
+        affinity: the widget's per-tab ``affinity`` parameter (random when not given).
     """
 
-    def __init__(self, base_url: str, transports: list[str] | None = None) -> None:
+    def __init__(self, base_url: str, transports: list[str] | None = None,
+                 affinity: str | None = None) -> None:
         self.session_id = uuid.uuid4().hex
         self.client = socketio.SimpleClient()
-        self.client.connect(f"{base_url}?affinity={uuid.uuid4().hex}",
+        self.client.connect(f"{base_url}?affinity={affinity or uuid.uuid4().hex}",
                             socketio_path="socket.io", transports=transports or ["polling"],
                             wait_timeout=30)
         self.client.emit("session_request", {"session_id": self.session_id})

@@ -71,8 +71,10 @@ def test_socketio_long_polling_keeps_each_client_on_one_rasa(
         scaled: SupervisedStack) -> None:
     """Long-polling only: a request landing on the other Rasa process would be refused
     ('Invalid session'), so conversations completing proves the affinity; several
-    clients spread over both processes."""
-    chats = [SocketChat(scaled.rasa_url, transports=["polling"]) for _ in range(6)]
+    clients spread over both processes. Fixed affinity values: random ones all landed on
+    one process now and then (6 clients: 1 run in 32), which made the spread flaky."""
+    chats = [SocketChat(scaled.rasa_url, transports=["polling"], affinity=f"tab-{number}")
+             for number in range(8)]
     try:
         for chat in chats:
             assert "consultations are open" in chat.say("/greet")
