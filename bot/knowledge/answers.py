@@ -36,12 +36,15 @@ MAX_ANSWER_CHARS = 420
 SECOND_PASSAGE_MARGIN = 0.05
 STEM_RE = re.compile(r"(ing|es|s)$")
 # When the top passages miss some words of the question but are at least this similar
-# to it, they are clearly on its topic: the bot says which words it cannot find and shows
-# the closest passage ("my nan wants to know if Northgate library opens on Sundays"
-# misses only "nan"). Below it, the reply is a flat "not found" ("can I get my passport
-# photo taken at the library?"). Read off the first two evaluation sets, so not blind; it
+# to it, they are clearly on its topic: the bot shows the closest passage as one that may
+# answer it ("my nan wants to know if Northgate library opens on Sundays" misses only
+# "nan"). Below it, the reply is a plain "not covered" ("can I get my passport photo
+# taken at the library?"). Read off the first two evaluation sets, so not blind; it
 # changes how a "not covered" reply looks, not whether a question counts as covered.
 CLOSEST_SIMILARITY = 0.50
+#: The two replies that are not a confident answer (``compose``).
+NOT_COVERED = "The council’s documents don’t cover this."
+MAY_ANSWER = "I’m not sure, but this may answer it:"
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,8 @@ class Coverage:
     """Whether the documents answer a question, and the question words they never mention.
 
     Not covered with missing terms means similar passages exist but never mention some
-    word of the question: the bot says so and shows the closest passage, labelled as
-    such, rather than declining flatly (on questions written after the thresholds were
+    word of the question: the bot shows the closest passage as one that may answer it,
+    rather than declining flatly (on questions written after the thresholds were
     chosen, a flat decline withheld the right passage from about half the covered ones,
     because chatty questions carry words the documents do not need: "umbrella" in a
     question about lost property).
@@ -248,20 +251,17 @@ def shorten(question: str, text: str, limit: int = MAX_ANSWER_CHARS) -> str:
 
 
 def compose(question: str, hits: list[Hit], coverage: Coverage) -> GroundedAnswer:
-    """A short answer citing its source(s); when not covered, a plain statement that it is
-    not, followed by the closest passage (clearly labelled) when there is one worth
-    showing."""
+    """The reply says what happened: a confident answer citing its source(s); "this may
+    answer it" with the closest passage when the decision was unsure; or a plain "the
+    documents don't cover this". It never says nothing was found while showing a
+    passage."""
     if coverage.covered:
         excerpt, sources = _cite(question, hits)
         return GroundedAnswer(True, excerpt, hits, sources)
-    about = ""
-    if coverage.missing_terms:
-        about = " about " + " or ".join(f"“{t}”" for t in coverage.missing_terms[:2])
-    sorry = f"I’m sorry, I can’t find anything{about} in the council’s documents."
     if not coverage.closest or not hits:
-        return GroundedAnswer(False, sorry, hits, [], coverage.missing_terms)
+        return GroundedAnswer(False, NOT_COVERED, hits, [], coverage.missing_terms)
     excerpt, sources = _cite(question, hits)
-    return GroundedAnswer(False, f"{sorry} The closest I found:\n\n{excerpt}", hits, sources,
+    return GroundedAnswer(False, f"{MAY_ANSWER}\n\n{excerpt}", hits, sources,
                           coverage.missing_terms)
 
 

@@ -21,6 +21,8 @@ from bot import jsonlines
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken files are reported by us
 
+#: Changes when FAQ entries are indexed differently (2: questions searched on their own).
+FAQ_READER = b"faq-reader-2"
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".pdf", ".txt", ".csv", ".jsonl"}
 
 
@@ -47,9 +49,17 @@ class Document:
     url: str | None = None
 
     @property
+    def is_faq(self) -> bool:
+        """Each section is an FAQ entry: its heading is the question."""
+        return self.format.startswith("faq-")
+
+    @property
     def content_hash(self) -> str:
-        """Hash of the readable content (what embedding depends on)."""
+        """Hash of the readable content (what embedding depends on). FAQ files also
+        hash ``FAQ_READER``, so a new way of indexing them re-reads them on next ingest."""
         digest = hashlib.sha256(self.title.encode())
+        if self.is_faq:
+            digest.update(FAQ_READER)
         for section in self.sections:
             digest.update(b"\x00" + section.heading.encode() + b"\x01" + section.text.encode())
         return digest.hexdigest()
@@ -109,6 +119,17 @@ def read_document(path: Path, relative_to: Path | None = None,
 def _title_from_name(name: str) -> str:
     stem = Path(name).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:]
+
+
+def faq_title(name: str) -> str:
+    """An FAQ file's title from its name: "faq.csv" is "Frequently asked questions",
+    "libraries-faq.csv" "Libraries: frequently asked questions" and "waste.csv"
+    "Waste: frequently asked questions" (FAQ files state no title of their own)."""
+    words = [w for w in re.split(r"[-_\s]+", Path(name).stem) if w]
+    topic = " ".join(w for w in words if w.casefold() not in ("faq", "faqs"))
+    if not topic:
+        return "Frequently asked questions"
+    return f"{topic[:1].upper()}{topic[1:]}: frequently asked questions"
 
 
 def _clean(text: str) -> str:
@@ -316,7 +337,7 @@ def _read_faq_rows(rows: list[dict[str, str]], name: str, faq: FaqFields,
         answer = _clean(str(row.get(faq.answer) or ""))
         if question and answer:
             sections.append(Section(question, answer))
-    return Document(name, _title_from_name(name), kind, sections)
+    return Document(name, faq_title(name), kind, sections)
 
 
 def iter_files(paths: list[Path]) -> list[tuple[Path, Path]]:

@@ -85,20 +85,27 @@ def test_a_second_passage_more_similar_than_the_first_is_shown() -> None:
     assert "10p a page" in answer.text
 
 
-def test_not_covered_names_the_missing_words_and_cites_nothing() -> None:
+def test_not_covered_says_so_plainly_and_cites_nothing() -> None:
     answer = compose("can I get a passport photo?", [hit("The library opens at 9am.")],
                      Coverage(False, ("passport", "photo")))
     assert not answer.covered and not answer.closest
-    assert answer.text == ("I’m sorry, I can’t find anything about “passport” or “photo” "
-                           "in the council’s documents.")
+    assert answer.text == "The council’s documents don’t cover this."
+    assert answer.missing_terms == ("passport", "photo")  # kept for the gap log
     assert answer.sources == []
 
 
-def test_the_closest_passage_is_labelled_as_such() -> None:
+def test_the_closest_passage_is_offered_as_one_that_may_answer() -> None:
     answer = compose("does my nan's library open on sundays?",
                      [hit("The library opens on Sundays from 11am.")],
                      Coverage(False, ("nan",), closest=True))
     assert answer.closest
-    assert answer.text.startswith("I’m sorry, I can’t find anything about “nan” in the "
-                                  "council’s documents. The closest I found:\n\n"
+    assert answer.text.startswith("I’m not sure, but this may answer it:\n\n"
                                   "The library opens on Sundays from 11am.")
+    assert "find" not in answer.text and "cover" not in answer.text  # no "nothing found"
+
+
+def test_a_confident_answer_carries_no_caveat() -> None:
+    answer = compose("does the library open on sundays?",
+                     [hit("The library opens on Sundays from 11am.")], Coverage(True))
+    assert answer.text.startswith("The library opens on Sundays from 11am.")
+    assert "not sure" not in answer.text and "cover" not in answer.text
