@@ -96,7 +96,7 @@ def write_sized_generation(var: Path, vectors: np.ndarray) -> None:
     metas = [ix.PassageMeta(i, "synthetic", f"doc-{i // 10}.md", f"Document {i // 10}",
                             f"Section {i % 10}", None, f"Synthetic passage {i}.")
              for i in range(len(vectors))]
-    ix.write_generation(var, {"synthetic": ix.IndexedCollection(metas, vectors)})
+    ix.write_generation(var, {"synthetic": (metas, vectors)})
 
 
 def query_latency(var: Path, repeats: int) -> dict[str, float]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import jsonlines
-from bot.knowledge.answers import Coverage, compose
+from bot.knowledge.answers import Coverage, Thresholds, compose
 from bot.knowledge.evaluation import Scored
 
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
@@ -36,12 +36,13 @@ class AnswerKey:
 
     def shown_in(self, text: str) -> bool:
         """Whether ``text`` shows the answer."""
-        seen = _comparable(text)
-        return (not self.any_of or any(_comparable(s) in seen for s in self.any_of)) and \
-            all(_comparable(s) in seen for s in self.all_of)
+        seen = comparable(text)
+        return (not self.any_of or any(comparable(s) in seen for s in self.any_of)) and \
+            all(comparable(s) in seen for s in self.all_of)
 
 
-def _comparable(text: str) -> str:
+def comparable(text: str) -> str:
+    """``text`` as snippets are compared: NFKC, plain quotes, single spaces, no case."""
     text = unicodedata.normalize("NFKC", text).translate(QUOTES)
     return re.sub(r"\s+", " ", text).strip().casefold()
 
@@ -81,3 +82,25 @@ def answer_shown(scored: Iterable[Scored], keys: dict[str, AnswerKey]) -> tuple[
         shown += bool(s.hits) and key.shown_in(
             compose(s.case.question, list(s.hits), Coverage(True)).text)
     return shown, total
+
+
+def facts_reached(scored: Iterable[Scored], keys: dict[str, AnswerKey],
+                  thresholds: Thresholds) -> dict[str, int]:
+    """What citizens with a covered, keyed question get under ``thresholds``:
+    ``answered_with_fact``, a confident answer that shows the fact; ``shown_with_fact``,
+    a passage that shows it, confidently or as "this may answer it"; of ``questions``."""
+    counts = {"answered_with_fact": 0, "shown_with_fact": 0, "questions": 0}
+    for s in scored:
+        key = keys.get(s.case.question)
+        if key is None or not s.case.covered:
+            continue
+        counts["questions"] += 1
+        outcome = s.outcome(thresholds)
+        if outcome == "declined" or not s.hits:
+            continue
+        reply = compose(s.case.question, list(s.hits),
+                        Coverage(outcome == "answered", closest=outcome == "closest")).text
+        if key.shown_in(reply):
+            counts["shown_with_fact"] += 1
+            counts["answered_with_fact"] += outcome == "answered"
+    return counts

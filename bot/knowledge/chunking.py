@@ -27,8 +27,6 @@ class Passage:
     title: str
     section: str
     text: str
-    #: An FAQ entry's question, also searched on its own; None for other documents.
-    question: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -84,6 +82,5 @@ def chunk_document(document: Document, max_words: int = MAX_WORDS) -> list[Passa
     for section in document.sections:
         for chunk in split_text(section.text, max_words):
             passages.append(Passage(document.path, len(passages), document.title,
-                                    section.heading, chunk,
-                                    section.heading if document.is_faq else None))
+                                    section.heading, chunk))
     return passages

@@ -21,8 +21,6 @@ from bot import jsonlines
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken files are reported by us
 
-#: Changes when FAQ entries are indexed differently (2: questions searched on their own).
-FAQ_READER = b"faq-reader-2"
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".pdf", ".txt", ".csv", ".jsonl"}
 
 
@@ -49,17 +47,9 @@ class Document:
     url: str | None = None
 
     @property
-    def is_faq(self) -> bool:
-        """Each section is an FAQ entry: its heading is the question."""
-        return self.format.startswith("faq-")
-
-    @property
     def content_hash(self) -> str:
-        """Hash of the readable content (what embedding depends on). FAQ files also
-        hash ``FAQ_READER``, so a new way of indexing them re-reads them on next ingest."""
+        """Hash of the readable content (what embedding depends on)."""
         digest = hashlib.sha256(self.title.encode())
-        if self.is_faq:
-            digest.update(FAQ_READER)
         for section in self.sections:
             digest.update(b"\x00" + section.heading.encode() + b"\x01" + section.text.encode())
         return digest.hexdigest()

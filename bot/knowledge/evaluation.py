@@ -88,7 +88,7 @@ def _first_source_rank(case: Case, hits: Iterable[Hit]) -> int | None:
                  if f"{hit.passage.collection}/{hit.passage.document}" in case.sources), None)
 
 
-def _recall(ranks: list[int | None]) -> dict[str, float]:
+def recall_figures(ranks: list[int | None]) -> dict[str, float]:
     """recall@1, recall@5 and MRR of the covered questions' first source ranks."""
     n = max(len(ranks), 1)
     return {"recall@1": sum(r == 1 for r in ranks) / n,
@@ -99,7 +99,7 @@ def _recall(ranks: list[int | None]) -> dict[str, float]:
 def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
               mode: Mode) -> dict[str, float]:
     """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
-    return _recall([_first_source_rank(case, searcher.search(
+    return recall_figures([_first_source_rank(case, searcher.search(
         case.question, _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
         for case in cases if case.covered])
 
@@ -150,7 +150,7 @@ def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrou
 
 def hybrid_retrieval(scored: list[Scored]) -> dict[str, float]:
     """``retrieval`` in the bot's hybrid mode, from the searches ``score`` already ran."""
-    return _recall([s.source_rank for s in scored if s.case.covered])
+    return recall_figures([s.source_rank for s in scored if s.case.covered])
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ that builds from the same stored passages gets the same fingerprint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,25 +25,14 @@ class StoredIndex:
     """The stored passages, grouped by collection in index order, ready to index.
 
     Attributes:
-        collections: per collection, its passages, their embeddings (one row each) and
-            the embeddings of its FAQ questions.
+        collections: per collection, its passages and their embeddings (one row each).
         fingerprint: ``index.fingerprint`` of every passage, in index order.
         passages: how many passages there are in all.
     """
 
-    collections: dict[str, ix.IndexedCollection]
+    collections: dict[str, tuple[list[ix.PassageMeta], np.ndarray]]
     fingerprint: str
     passages: int
-
-
-@dataclass
-class _Gathered:
-    """One collection's rows while they are read."""
-
-    metas: list[ix.PassageMeta] = field(default_factory=list)
-    blobs: list[bytes] = field(default_factory=list)
-    aliases: list[int] = field(default_factory=list)
-    alias_blobs: list[bytes] = field(default_factory=list)
 
 
 def read_stored(session: Session) -> StoredIndex:
@@ -52,21 +42,17 @@ def read_stored(session: Session) -> StoredIndex:
         .join(KnowledgePassage, KnowledgePassage.document_id == KnowledgeDocument.id)
         .order_by(KnowledgeDocument.collection, KnowledgeDocument.path,
                   KnowledgePassage.position, KnowledgePassage.id))
-    grouped: dict[str, _Gathered] = {}
+    grouped: dict[str, tuple[list[ix.PassageMeta], list[bytes]]] = {}
     hashed: list[tuple[int, str]] = []
     for document, passage in rows:
-        gathered = grouped.setdefault(document.collection, _Gathered())
-        if passage.question_embedding is not None:
-            gathered.aliases.append(len(gathered.metas))
-            gathered.alias_blobs.append(passage.question_embedding)
-        gathered.metas.append(ix.PassageMeta(passage.id, document.collection, document.path,
-                                             document.title, passage.section, document.url,
-                                             passage.text))
-        gathered.blobs.append(passage.embedding)
+        metas, blobs = grouped.setdefault(document.collection, ([], []))
+        metas.append(ix.PassageMeta(passage.id, document.collection, document.path,
+                                    document.title, passage.section, document.url,
+                                    passage.text))
+        blobs.append(passage.embedding)
         hashed.append((passage.id, passage.content_hash))
-    collections = {name: ix.IndexedCollection(g.metas, ix.as_vectors(g.blobs), g.aliases,
-                                              ix.as_vectors(g.alias_blobs))
-                   for name, g in grouped.items()}
+    collections = {name: (metas, ix.as_vectors(blobs))
+                   for name, (metas, blobs) in grouped.items()}
     return StoredIndex(collections, ix.fingerprint(hashed), len(hashed))
 
 

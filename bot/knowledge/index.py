@@ -9,8 +9,7 @@ Layout under ``<var>/knowledge/``::
                             ``fingerprint`` (of its passages) and ``generation`` (the
                             database row it was built for: id and fingerprint, or null)
         passages.json       passage metadata in index order, per collection
-        <collection>.faiss  dense index (exact inner product, or HNSW when large): one
-                            vector per passage, then one per FAQ question alias
+        <collection>.faiss  dense index (exact inner product, or HNSW when large)
 
 A build writes a complete new folder first and only then points ``CURRENT`` at it, so a
 reader never sees a half-written index. Readers notice the change on their next search.
@@ -29,7 +28,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,29 +56,6 @@ class PassageMeta:
     section: str
     url: str | None
     text: str
-
-
-@dataclass(frozen=True)
-class IndexedCollection:
-    """One collection ready to index: its passages, their vectors (one row each), and
-    the FAQ question aliases.
-
-    An FAQ entry's question is also searched on its own (question to question is the
-    closest match a resident's paraphrase can get); ``aliases[j]`` is the index of the
-    passage whose question ``alias_vectors[j]`` embeds, and the alias's text for lexical
-    search is that passage's section (the question).
-    """
-
-    passages: list[PassageMeta]
-    vectors: np.ndarray
-    aliases: list[int] = field(default_factory=list)
-    alias_vectors: np.ndarray | None = None
-
-    def all_vectors(self) -> np.ndarray:
-        """The passages' vectors followed by the aliases' (the dense index's rows)."""
-        if not self.aliases or self.alias_vectors is None:
-            return self.vectors
-        return np.vstack([self.vectors, self.alias_vectors])
 
 
 @dataclass(frozen=True)
@@ -139,15 +115,14 @@ def build_faiss(vectors: np.ndarray, *, force_kind: str | None = None) -> Any:
     return index
 
 
-def write_generation(var: Path, collections: dict[str, IndexedCollection],
+def write_generation(var: Path, collections: dict[str, tuple[list[PassageMeta], np.ndarray]],
                      progress: Callable[[str], None] | None = None, *,
                      stamp: Stamp | None = None) -> Path:
     """Write a complete index generation and make it the live one atomically.
 
     Args:
         var: the data folder (generations go under ``<var>/knowledge/``).
-        collections: per collection, its passages in index order, their vectors and
-            the FAQ question aliases.
+        collections: per collection, its passages in index order and their vectors.
         progress: called with each collection's name before its index is built.
         stamp: what the generation was built from, written into its manifest (None:
             unstamped, as for synthetic indexes; a searcher following a database
@@ -164,16 +139,15 @@ def write_generation(var: Path, collections: dict[str, IndexedCollection],
     tmp.mkdir()
     manifest: dict[str, dict[str, object]] = {}
     metadata: dict[str, list[dict[str, object]]] = {}
-    for collection, indexed in sorted(collections.items()):
+    for collection, (passages, vectors) in sorted(collections.items()):
         if progress:
             progress(collection)
-        index = build_faiss(indexed.all_vectors())
+        index = build_faiss(vectors)
         faiss.write_index(index, str(tmp / f"{collection}.faiss"))
-        metadata[collection] = [asdict(p) for p in indexed.passages]
-        manifest[collection] = {"passages": len(indexed.passages),
+        metadata[collection] = [asdict(p) for p in passages]
+        manifest[collection] = {"passages": len(passages),
                                 "index": "hnsw" if isinstance(index, faiss.IndexHNSWFlat)
-                                else "flat",
-                                "aliases": list(indexed.aliases)}
+                                else "flat"}
     (tmp / "passages.json").write_text(json.dumps(metadata, ensure_ascii=False))
     described: dict[str, object] = {"collections": manifest}
     if stamp is not None:
@@ -207,18 +181,11 @@ def current_generation(var: Path) -> Path | None:
     return path if path.is_dir() else None
 
 
-def read_generation(path: Path) -> tuple[dict[str, Any], dict[str, list[PassageMeta]]]:
+def read_generation(path: Path) -> tuple[dict[str, object], dict[str, list[PassageMeta]]]:
     """Manifest and passage metadata of a generation."""
     manifest = json.loads((path / "manifest.json").read_text())
     raw = json.loads((path / "passages.json").read_text())
     return manifest, {c: [PassageMeta(**p) for p in items] for c, items in raw.items()}
-
-
-def aliases_of(manifest: dict[str, Any], collection: str) -> list[int]:
-    """The FAQ question aliases of ``collection`` in a generation's manifest (none in
-    generations written before aliases existed)."""
-    described = manifest.get("collections", {}).get(collection, {})
-    return [int(i) for i in described.get("aliases", [])]
 
 
 def read_stamp(path: Path) -> Stamp | None:

@@ -70,19 +70,12 @@ def ingest(session: Session, paths: list[Path], collection: str, var: Path, *,
             continue
         pending.append((document, chunk_document(document), existing))
 
-    everything = [p for _, passages, _ in pending for p in passages]
-    known, known_questions = _known_embeddings(session, everything)
-    to_embed = sorted({p.content_hash: p for p in everything
+    known = _known_embeddings(session, [p for _, passages, _ in pending for p in passages])
+    to_embed = sorted({p.content_hash: p for _, passages, _ in pending for p in passages
                        if p.content_hash not in known}.values(), key=lambda p: p.content_hash)
-    questions = sorted({p.question for p in everything
-                        if p.question and p.content_hash not in known_questions})
-    vectors = _embed_in_batches([p.embedding_text() for p in to_embed] + questions, on_embed)
-    for passage, vector in zip(to_embed, vectors[:len(to_embed)], strict=True):
+    vectors = _embed_in_batches([p.embedding_text() for p in to_embed], on_embed)
+    for passage, vector in zip(to_embed, vectors, strict=True):
         known[passage.content_hash] = vector.tobytes()
-    question_vectors = dict(zip(questions, vectors[len(to_embed):], strict=True))
-    for passage in everything:
-        if passage.question and passage.content_hash not in known_questions:
-            known_questions[passage.content_hash] = question_vectors[passage.question].tobytes()
     report.passages_embedded = len(to_embed)
 
     for document, passages, existing in pending:
@@ -101,31 +94,21 @@ def ingest(session: Session, paths: list[Path], collection: str, var: Path, *,
             session.add(KnowledgePassage(document_id=existing.id, position=passage.position,
                                          section=passage.section[:300], text=passage.text,
                                          content_hash=passage.content_hash,
-                                         embedding=known[passage.content_hash],
-                                         question_embedding=known_questions.get(
-                                             passage.content_hash)
-                                         if passage.question else None))
+                                         embedding=known[passage.content_hash]))
     report.passages_reused = sum(len(p) for _, p, _ in pending) - report.passages_embedded
     session.flush()
     rebuild_index(session, var)
     return report
 
 
-def _known_embeddings(session: Session,
-                      passages: list[Passage]) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Stored embeddings to reuse, by content hash: the passages' and FAQ questions'."""
+def _known_embeddings(session: Session, passages: list[Passage]) -> dict[str, bytes]:
     hashes = list({p.content_hash for p in passages})
     known: dict[str, bytes] = {}
-    questions: dict[str, bytes] = {}
     for start in range(0, len(hashes), 500):
-        rows = session.execute(select(KnowledgePassage.content_hash, KnowledgePassage.embedding,
-                                      KnowledgePassage.question_embedding)
+        rows = session.execute(select(KnowledgePassage.content_hash, KnowledgePassage.embedding)
                                .where(KnowledgePassage.content_hash.in_(hashes[start:start + 500])))
-        for content_hash, embedding, question_embedding in rows:
-            known[content_hash] = embedding
-            if question_embedding is not None:
-                questions[content_hash] = question_embedding
-    return known, questions
+        known.update({h: e for h, e in rows})
+    return known
 
 
 def _embed_in_batches(texts: list[str],

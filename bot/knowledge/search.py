@@ -44,44 +44,17 @@ class Hit:
 
 
 class _Collection:
-    """One collection's indexes in memory.
+    """One collection's indexes in memory."""
 
-    Both indexes hold each passage and, after them, each FAQ question alias (the
-    question on its own); a hit on an alias counts for its passage, with the better of
-    the two scores.
-    """
-
-    def __init__(self, folder: Path, name: str, passages: list[ix.PassageMeta],
-                 aliases: list[int] | None = None) -> None:
+    def __init__(self, folder: Path, name: str, passages: list[ix.PassageMeta]) -> None:
         import faiss
 
         self.passages = passages
-        self.aliases = aliases or []
-        self.alias_row = {passage: len(passages) + j for j, passage in enumerate(self.aliases)}
         self.dense = faiss.read_index(str(folder / f"{name}.faiss"))
         if hasattr(self.dense, "hnsw"):
             self.dense.hnsw.efSearch = ix.HNSW_EF_SEARCH
         self._bm25: Any = None
         self._bm25_lock = threading.Lock()
-
-    def _passage_of(self, row: int) -> int:
-        """The passage a row of either index stands for."""
-        return row if row < len(self.passages) else self.aliases[row - len(self.passages)]
-
-    def _best_per_passage(self, rows: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-        """Rows folded onto their passages (best score each), best first, at most ``k``."""
-        best: dict[int, float] = {}
-        for row, score in rows:
-            if row >= len(self.passages) + len(self.aliases):
-                continue  # not described by the manifest: never shown
-            passage = self._passage_of(row)
-            if passage not in best or score > best[passage]:
-                best[passage] = score
-        return sorted(best.items(), key=lambda item: item[1], reverse=True)[:k]
-
-    def _rows(self, k: int) -> int:
-        """Rows to fetch for ``k`` passages: each may come twice (itself and its alias)."""
-        return min(k + min(k, len(self.aliases)), len(self.passages) + len(self.aliases))
 
     def bm25(self) -> Any:
         """The BM25 index, built on first lexical search."""
@@ -90,7 +63,6 @@ class _Collection:
                 import bm25s
 
                 corpus = [f"{p.title} {p.section} {p.text}" for p in self.passages]
-                corpus += [self.passages[i].section for i in self.aliases]
                 retriever = bm25s.BM25()
                 retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False),
                                 show_progress=False)
@@ -100,16 +72,8 @@ class _Collection:
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.passages:
             return []
-        scores, ids = self.dense.search(vector.reshape(1, -1), self._rows(k))
-        return self._best_per_passage(
-            [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0], k)
-
-    def similarity(self, vector: np.ndarray, passage: int) -> float:
-        """The dense similarity of ``vector`` to a passage (the better of the passage and
-        its question alias)."""
-        rows = [passage] + ([self.alias_row[passage]] if passage in self.alias_row else [])
-        return max(float(np.dot(vector, np.asarray(self.dense.reconstruct(row),
-                                                   dtype=np.float32))) for row in rows)
+        scores, ids = self.dense.search(vector.reshape(1, -1), min(k, len(self.passages)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
         import bm25s
@@ -119,9 +83,10 @@ class _Collection:
         tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
         if not tokens.vocab:
             return []
-        results, scores = self.bm25().retrieve(tokens, k=self._rows(k), show_progress=False)
-        return self._best_per_passage(
-            [(int(i), float(s)) for i, s in zip(results[0], scores[0], strict=True) if s > 0], k)
+        results, scores = self.bm25().retrieve(tokens, k=min(k, len(self.passages)),
+                                               show_progress=False)
+        return [(int(i), float(s)) for i, s in zip(results[0], scores[0], strict=True)
+                if s > 0]
 
 
 class KnowledgeSearcher:
@@ -173,9 +138,8 @@ class KnowledgeSearcher:
             with self._lock:
                 if self._loaded is None or self._loaded[0] != current:
                     try:
-                        manifest, metadata = ix.read_generation(current)
-                        collections = {name: _Collection(current, name, passages,
-                                                         ix.aliases_of(manifest, name))
+                        _, metadata = ix.read_generation(current)
+                        collections = {name: _Collection(current, name, passages)
                                        for name, passages in metadata.items()}
                     except (OSError, RuntimeError):  # faiss reports a missing file so
                         if ix.current_generation(self.var) == current:
@@ -207,7 +171,8 @@ class KnowledgeSearcher:
                     candidates.setdefault((name, i), {})["bm25"] = score
         for (name, i), entry in candidates.items():
             if "similarity" not in entry:  # found by BM25 only: score it from the same snapshot
-                entry["similarity"] = available[name].similarity(vector, i)
+                stored = available[name].dense.reconstruct(i)
+                entry["similarity"] = float(np.dot(vector, np.asarray(stored, dtype=np.float32)))
         # Ranks are global across the searched collections, so fusing them stays comparable.
         for key in ("similarity", "bm25"):
             ordered = sorted((c for c in candidates if key in candidates[c]),

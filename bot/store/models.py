@@ -242,11 +242,7 @@ class KnowledgeDocument(Base):
 
 
 class KnowledgePassage(Base):
-    """A passage of a document with its embedding (float32 bytes).
-
-    ``question_embedding``: for an FAQ entry, the embedding of its question alone (the
-    entry's question is searched on its own as well as with its answer); None otherwise.
-    """
+    """A passage of a document with its embedding (float32 bytes)."""
 
     __tablename__ = "kb_passages"
 
@@ -258,7 +254,6 @@ class KnowledgePassage(Base):
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
-    question_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class KnowledgeGeneration(Base):

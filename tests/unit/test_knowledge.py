@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bot.knowledge import index as ix
 from bot.knowledge.chunking import MAX_WORDS, chunk_document, split_text
-from bot.knowledge.documents import DocumentError, FaqFields, read_document
+from bot.knowledge.documents import DocumentError, FaqFields, faq_title, read_document
 from bot.knowledge.ingest import ingest, remove_document
 from bot.knowledge.search import KnowledgeSearcher
 from bot.store.db import migrate, session_scope
@@ -341,3 +341,10 @@ def test_an_unreadable_live_generation_is_an_error(docs: Path,
     (live / "passages.json").unlink()
     with pytest.raises(FileNotFoundError):
         KnowledgeSearcher(var).collections()
+
+
+def test_faq_files_get_a_real_title() -> None:
+    assert faq_title("faq.csv") == "Frequently asked questions"
+    assert faq_title("libraries-faq.csv") == "Libraries: frequently asked questions"
+    assert faq_title("waste_services.jsonl") == "Waste services: frequently asked questions"
+    assert faq_title("sub/FAQs.csv") == "Frequently asked questions"
