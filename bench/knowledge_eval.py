@@ -27,6 +27,7 @@ import argparse
 import json
 import random
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.common import write_results
@@ -36,6 +37,8 @@ from bot.knowledge import evaluation
 from bot.knowledge.answer_keys import AnswerKey, answer_shown, facts_reached, load_answer_keys
 from bot.knowledge.answers import DEFAULT_THRESHOLDS, Thresholds
 from bot.knowledge.evaluation import MODES, Case, Scored, load_cases
+from bot.knowledge.glossaries import general
+from bot.knowledge.glossary import Glossary, read_folder
 from bot.knowledge.grounding import TermGrounder
 from bot.knowledge.ingest import ingest
 from bot.knowledge.search import KnowledgeSearcher, Mode
@@ -52,6 +55,7 @@ POOL = "pool"
 ANSWER_KEYS = EVAL_DIR / "answer-keys.jsonl"
 
 
+Glossaries = Mapping[str, Glossary] | None
 #: Questions an agency's reviewers label (issue: at most 30), and the random draws of them.
 REVIEWED = 30
 DRAWS = 20
@@ -71,26 +75,27 @@ def build_index(var: Path, externals: list[ExternalSet]) -> None:
 
 
 def evaluate(searcher: KnowledgeSearcher, cases: list[Case], scored: list[Scored],
-             keys: dict[str, AnswerKey]) -> dict[str, object]:
-    """All figures for one set (``scored``: its cases as ``evaluation.score`` saw them)."""
+             keys: dict[str, AnswerKey], glossaries: Glossaries) -> dict[str, object]:
+    """All figures for one set (``scored``: its cases as ``evaluation.score`` saw them
+    with ``glossaries``)."""
     figures: dict[str, object] = {
         "covered_questions": sum(c.covered for c in cases),
         "uncovered_questions": sum(not c.covered for c in cases)}
     for mode in MODES:
         figures[mode] = evaluation.hybrid_retrieval(scored) if mode == "hybrid" else \
-            evaluation.retrieval(searcher, cases, mode)
+            evaluation.retrieval(searcher, cases, mode, glossaries)
     figures.update(decision_figures(scored))
     shown, keyed = answer_shown(scored, keys)
     if keyed and keyed == figures["covered_questions"]:  # sets keyed in full only
         figures["answer_shown"] = {"shown": shown, "questions": keyed}
         figures["facts"] = facts_reached(scored, keys, DEFAULT_THRESHOLDS)
-        figures["by_fact"] = {mode: fact_retrieval(searcher, cases, keys, mode)
+        figures["by_fact"] = {mode: fact_retrieval(searcher, cases, keys, mode, glossaries)
                               for mode in MODES}
     return figures
 
 
 def fact_retrieval(searcher: KnowledgeSearcher, cases: list[Case], keys: dict[str, AnswerKey],
-                   mode: Mode) -> dict[str, float]:
+                   mode: Mode, glossaries: Glossaries = None) -> dict[str, float]:
     """recall@1, recall@5 and MRR by passage: the rank of the first passage that shows a
     covered question's labelled fact (a whole FAQ is one document, so document recall
     says nothing about finding the right entry)."""
@@ -99,7 +104,8 @@ def fact_retrieval(searcher: KnowledgeSearcher, cases: list[Case], keys: dict[st
         key = keys.get(case.question)
         if not case.covered or key is None:
             continue
-        hits = searcher.search(case.question, [case.collection] if case.collection else None,
+        hits = searcher.search(evaluation.searched(case, glossaries),
+                               [case.collection] if case.collection else None,
                                k=evaluation.RETRIEVAL_DEPTH, mode=mode)
         ranks.append(next((rank for rank, hit in enumerate(hits, 1) if key.shown_in(
             f"{hit.passage.section} {hit.passage.text}")), None))
@@ -115,6 +121,25 @@ def decided_on(scored: list[Scored], keys: dict[str, AnswerKey],
                            "word_match": thresholds.word_match,
                            "offered_match": thresholds.offered_match},
             **evaluation.rates(scored, thresholds), **facts_reached(scored, keys, thresholds)}
+
+
+def glossary_ablation(searcher: KnowledgeSearcher, external: ExternalSet,
+                      keys: dict[str, AnswerKey], grounder: TermGrounder) -> dict[str, object]:
+    """One external set without any glossary, with the general one (the default) and with
+    the agency's own (written from its documents alone, blind to the questions) added."""
+    own = read_folder(external.folder)
+    variants: dict[str, Glossary | None] = {"none": None, "general": general()}
+    if own is not None:
+        variants["agency"] = own.glossary.merged(general())
+    cases = external.cases()
+    figures: dict[str, object] = {"agency_entries": len(own.glossary) if own else 0}
+    for name, glossary in variants.items():
+        glossaries = {external.collection: glossary} if glossary else None
+        scored = evaluation.score(searcher, cases, grounder, glossaries=glossaries)
+        figures[name] = {"by_fact": fact_retrieval(searcher, cases, keys, "hybrid", glossaries),
+                         **evaluation.rates(scored, DEFAULT_THRESHOLDS),
+                         **facts_reached(scored, keys, DEFAULT_THRESHOLDS)}
+    return figures
 
 
 def leave_one_set_out(groups: dict[str, list[Scored]],
@@ -240,12 +265,18 @@ def main() -> None:
         build_index(Path(tmp), externals)
         searcher = KnowledgeSearcher(Path(tmp))
         grounder = TermGrounder()
-        scored = {name: evaluation.score(searcher, cases, grounder)
+        # Each collection as the bot searches it by default: with the general glossary.
+        defaults = {case.collection: general() for cases in sets.values() for case in cases
+                    if case.collection}
+        scored = {name: evaluation.score(searcher, cases, grounder, glossaries=defaults)
                   for name, cases in sets.items()}
         sets[POOL] = [case for name in TUNING_SETS if name in sets for case in sets[name]]
         scored[POOL] = [s for name in TUNING_SETS if name in scored for s in scored[name]]
-        figures: dict[str, object] = {name: evaluate(searcher, cases, scored[name], keys)
+        figures: dict[str, object] = {name: evaluate(searcher, cases, scored[name], keys,
+                                                     defaults)
                                       for name, cases in sets.items()}
+        figures["glossary"] = {e.name: glossary_ablation(searcher, e, keys, grounder)
+                               for e in externals}
     groups = {name: scored[name] for name in (POOL, *TEST_SET, *(e.name for e in externals))
               if name in scored}
     figures["leave_one_set_out"] = leave_one_set_out(groups, keys)
@@ -268,7 +299,23 @@ def main() -> None:
 
 
 def report_chosen_elsewhere(figures: dict[str, object]) -> None:
-    """Print the leave-one-set-out and agency-calibration figures."""
+    """Print the glossary, leave-one-set-out and agency-calibration figures."""
+    print("\nGlossaries on the external sets (default thresholds): hybrid recall by passage "
+          "@1/@5/MRR; uncovered declined; covered wrongly declined; answered with the fact")
+    ablation = figures["glossary"]
+    assert isinstance(ablation, dict)
+    for name, variants in ablation.items():
+        for variant in ("none", "general", "agency"):
+            row = variants.get(variant)
+            if row is None:
+                continue
+            label = f"agency ({variants['agency_entries']} entries) + general" \
+                if variant == "agency" else variant
+            fact = row["by_fact"]
+            print(f"  {name:20} {label:28} {fact['recall@1']:.3f}/{fact['recall@5']:.3f}/"
+                  f"{fact['mrr']:.3f}  {row['uncovered_declined']:4.0%}  "
+                  f"{row['covered_wrongly_declined']:4.0%}  "
+                  f"{row['answered_with_fact'] / max(row['questions'], 1):4.0%}")
     print("\nLeave one set out: thresholds chosen on all the other sets, measured on this one")
     print(f"  {'set':22} {'similarity/word/offered':>24} {'uncovered declined':>19} "
           f"{'covered wrongly declined':>25} {'answered with fact':>19} {'shown with fact':>16}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.audit.trail import Action, Actor, record
-from bot.cli.common import fail, store
+from bot.cli.common import database_url, fail, store
 from bot.config import var_dir
 from bot.knowledge.documents import FaqFields
 
@@ -257,6 +257,7 @@ def calibrate(
     from rich.progress import Progress
 
     from bot.knowledge import evaluation
+    from bot.knowledge.glossaries import GlossaryBook
     from bot.knowledge.grounding import TermGrounder
 
     try:
@@ -265,13 +266,17 @@ def calibrate(
         fail(str(exc))
     if not cases:
         fail(f"{questions} holds no questions")
-    searcher = _searcher(sorted({c.collection for c in cases if c.collection}))
+    named = sorted({c.collection for c in cases if c.collection})
+    searcher = _searcher(named)
     current = _thresholds()
     grounder = TermGrounder()
+    book = GlossaryBook(database_url())
+    glossaries = {name: book.for_collections([name]) for name in named}
     with Progress(transient=True) as progress:
         task = progress.add_task("Searching the questions", total=len(cases))
         scored = evaluation.score(searcher, cases, grounder,
-                                  on_case=lambda: progress.advance(task))
+                                  on_case=lambda: progress.advance(task),
+                                  glossaries=glossaries)
     covered = sum(c.covered for c in cases)
     suggested = evaluation.recommend(scored, max_wrongly_declined, current) \
         if 0 < covered < len(cases) else None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.knowledge.chunking import SENTENCE_RE
+from bot.knowledge.glossary import Glossary
 from bot.knowledge.grounding import STOPWORDS, WORD_MATCH, TermGrounder
 from bot.knowledge.question_focus import asks_if_offered
 from bot.knowledge.search import Hit
@@ -198,20 +199,25 @@ class Measure:
         return thresholds.outcome(self.top_similarity, self.weakest_match, self.offered)
 
 
-def measure(question: str, hits: list[Hit], grounder: TermGrounder) -> Measure:
-    """Measure ``question`` against the passages the bot would cite from ``hits``."""
+def measure(question: str, hits: list[Hit], grounder: TermGrounder,
+            glossary: Glossary | None = None) -> Measure:
+    """Measure ``question`` against the passages the bot would cite from ``hits`` (a
+    resident word of the ``glossary`` is mentioned where one of its document terms is)."""
+    alternatives = glossary.alternatives(question) if glossary else None
     return Measure(top_similarity(hits),
-                   grounder.matches(question, evidence_texts(hits)) if hits else [],
+                   grounder.matches(question, evidence_texts(hits), alternatives)
+                   if hits else [],
                    asks_if_offered(question))
 
 
 def judge(question: str, hits: list[Hit], grounder: TermGrounder,
-          thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Coverage:
+          thresholds: Thresholds = DEFAULT_THRESHOLDS,
+          glossary: Glossary | None = None) -> Coverage:
     """Covered when the top passages are similar enough and mention what is asked about;
     when they miss words but are clearly on topic, the closest passage is worth showing."""
     if not hits or not thresholds.covers(top_similarity(hits), 1.0):
         return Coverage(False)  # not similar enough: no need to ground the words
-    measured = measure(question, hits, grounder)
+    measured = measure(question, hits, grounder, glossary)
     outcome = measured.outcome(thresholds)
     if outcome == "answered":
         return Coverage(True)

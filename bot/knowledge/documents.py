@@ -21,6 +21,9 @@ from bot import jsonlines
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken files are reported by us
 
+#: Files of a documents folder that are not documents: the collection's glossary
+#: (``bot.knowledge.glossary``), first found wins.
+GLOSSARY_FILES = ("glossary.yml", "glossary.yaml", "glossary.csv")
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".pdf", ".txt", ".csv", ".jsonl"}
 
 
@@ -337,6 +340,7 @@ def iter_files(paths: list[Path]) -> list[tuple[Path, Path]]:
         if path.is_dir():
             for file in sorted(path.rglob("*")):
                 if file.is_file() and file.suffix.lower() in SUPPORTED_SUFFIXES and \
+                        file.name.lower() not in GLOSSARY_FILES and \
                         not any(part.startswith(".") for part in file.relative_to(path).parts):
                     found.append((file, path))
         else:

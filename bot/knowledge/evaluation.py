@@ -14,7 +14,7 @@ searched without it). ``bench/knowledge_eval.py`` reports the project's own sets
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from bot import jsonlines
 from bot.knowledge.answers import Thresholds, measure
+from bot.knowledge.glossary import Glossary
 from bot.knowledge.grounding import TermGrounder
 from bot.knowledge.search import Hit, KnowledgeSearcher, Mode
 
@@ -96,11 +97,18 @@ def recall_figures(ranks: list[int | None]) -> dict[str, float]:
             "mrr": sum(1 / r for r in ranks if r) / n}
 
 
-def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case],
-              mode: Mode) -> dict[str, float]:
+def searched(case: Case, glossaries: Mapping[str, Glossary] | None) -> str:
+    """What the bot searches for ``case``: its question, with the document terms of its
+    collection's glossary when it uses a resident phrase (``Glossary.expand``)."""
+    glossary = (glossaries or {}).get(case.collection or "")
+    return glossary.expand(case.question) if glossary else case.question
+
+
+def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case], mode: Mode,
+              glossaries: Mapping[str, Glossary] | None = None) -> dict[str, float]:
     """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
     return recall_figures([_first_source_rank(case, searcher.search(
-        case.question, _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
+        searched(case, glossaries), _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
         for case in cases if case.covered])
 
 
@@ -133,14 +141,17 @@ class Scored:
 
 
 def score(searcher: KnowledgeSearcher, cases: Iterable[Case], grounder: TermGrounder,
-          on_case: Callable[[], None] | None = None) -> list[Scored]:
+          on_case: Callable[[], None] | None = None,
+          glossaries: Mapping[str, Glossary] | None = None) -> list[Scored]:
     """Search each question as the bot does and keep what the decision needs, and the
     hits (``hybrid_retrieval``, ``answer_keys.answer_shown``). The decision reads only
-    the first hits, which do not depend on how many are asked for."""
+    the first hits, which do not depend on how many are asked for. ``glossaries``: each
+    collection's glossary, as the bot uses it."""
     scored = []
     for case in cases:
-        hits = searcher.search(case.question, _scope(case), k=RETRIEVAL_DEPTH)
-        measured = measure(case.question, hits, grounder)
+        hits = searcher.search(searched(case, glossaries), _scope(case), k=RETRIEVAL_DEPTH)
+        measured = measure(case.question, hits, grounder,
+                           (glossaries or {}).get(case.collection or ""))
         scored.append(Scored(case, measured.top_similarity, measured.weakest_match,
                              measured.offered, tuple(hits)))
         if on_case is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -120,27 +120,38 @@ class TermGrounder:
         """
         return [term for score, term in self.matches(question, evidence) if score < threshold]
 
-    def matches(self, question: str, evidence: Iterable[str]) -> list[tuple[float, str]]:
+    def matches(self, question: str, evidence: Iterable[str],
+                alternatives: Mapping[str, list[list[str]]] | None = None
+                ) -> list[tuple[float, str]]:
         """How well ``evidence`` matches each content word of what ``question`` asks.
 
         The least-matched word comes first (ties in the question's order). A word scores
         1.0 when the evidence has it, a plural or a spelling slip of it, else the cosine
-        similarity of its closest evidence word (0.0 with no evidence).
+        similarity of its closest evidence word (0.0 with no evidence). With
+        ``alternatives`` (the glossary's document terms for a resident word, each as its
+        content words), a word scores at least as well as its best alternative, whose
+        score is that of its least-matched word.
         """
         asked = content_terms(asked_part(question))
+        alternatives = {word: options for word, options in (alternatives or {}).items()
+                        if word in asked}
+        terms = list(dict.fromkeys([*asked, *(w for options in alternatives.values()
+                                              for option in options for w in option)]))
         vocabulary = _vocabulary(evidence)
         if not vocabulary:
             return [(0.0, term) for term in asked]
         present = set(vocabulary) | {_stem(w) for w in vocabulary}
-        open_terms = [t for t in asked
+        open_terms = [t for t in terms
                       if t not in present and _stem(t) not in present
                       and not (len(t) >= 5 and process.extractOne(
                           t, vocabulary, scorer=fuzz.ratio, score_cutoff=SPELLING_MATCH))]
-        scores = dict.fromkeys(asked, 1.0)
+        scores = dict.fromkeys(terms, 1.0)
         if open_terms:
             best = (self._vectors_of(open_terms) @ self._vectors_of(vocabulary).T).max(axis=1)
             scores.update(zip(open_terms, map(float, best), strict=True))
-        return sorted(((score, term) for term, score in scores.items()), key=lambda m: m[0])
+        for word, options in alternatives.items():
+            scores[word] = max([scores[word], *(min(scores[w] for w in o) for o in options)])
+        return sorted(((scores[term], term) for term in asked), key=lambda m: m[0])
 
 
 def _vocabulary(texts: Iterable[str]) -> list[str]:

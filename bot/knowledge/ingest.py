@@ -18,11 +18,12 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.knowledge import generations
+from bot.knowledge import generations, glossaries
 from bot.knowledge import index as ix
 from bot.knowledge.chunking import Passage, chunk_document
 from bot.knowledge.documents import Document, DocumentError, FaqFields, iter_files, read_document
 from bot.knowledge.embedder import embed
+from bot.knowledge.glossary import GlossaryError, read_folder
 from bot.store.models import KnowledgeDocument, KnowledgePassage
 
 COLLECTION_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -38,6 +39,14 @@ class IngestReport:
     failed: list[str] = field(default_factory=list)
     passages_embedded: int = 0
     passages_reused: int = 0
+    #: Entries of the glossary found next to the documents and stored (None: none).
+    glossary: int | None = None
+
+
+def _use_general(session: Session, collection: str) -> bool:
+    """Whether the general glossary applies to ``collection`` (kept as the admin set it)."""
+    row = glossaries.stored(session, collection)
+    return True if row is None else row.use_general
 
 
 def check_collection(name: str) -> str:
@@ -54,6 +63,16 @@ def ingest(session: Session, paths: list[Path], collection: str, var: Path, *,
     """Ingest files and folders into ``collection`` and rebuild the index."""
     check_collection(collection)
     report = IngestReport()
+    for folder in (path for path in paths if path.is_dir()):
+        try:
+            found = read_folder(folder)
+        except GlossaryError as exc:
+            report.failed.append(str(exc))
+        else:
+            if found is not None:
+                glossaries.save(session, collection, found.text, _use_general(session,
+                                                                              collection))
+                report.glossary = len(found.glossary)
     pending: list[tuple[Document, list[Passage], KnowledgeDocument | None]] = []
     for file, base in iter_files(paths):
         if on_file:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.knowledge.answers import Coverage, GroundedAnswer, Thresholds, compose, judge
 from bot.knowledge.embedder import embed
+from bot.knowledge.glossaries import GlossaryBook
 from bot.knowledge.grounding import TermGrounder, content_terms
 from bot.knowledge.search import KnowledgeSearcher
 
@@ -30,6 +31,7 @@ class KnowledgeService:
                 (action servers on several machines; ``KnowledgeSearcher``).
         """
         self.searcher = KnowledgeSearcher(var, database_url)
+        self.glossaries = GlossaryBook(database_url)
         self.grounder = TermGrounder()
         self.thresholds = thresholds or Thresholds.from_env()
 
@@ -37,19 +39,22 @@ class KnowledgeService:
         """A sourced answer, searching ``collections`` (None: every collection)."""
         if collections is not None and not collections:
             return compose(question, [], Coverage(False))
+        glossary = self.glossaries.for_collections(collections)
+        searched = glossary.expand(question)
         # One model call embeds the question and those of its content words not seen
         # before (the grounding check needs them; the index's own words are cached). A
         # batch is padded to its longest text, so a long question is embedded on its own:
         # 2,000 characters with 32 new words padded to 256 tokens each took 4 s.
-        fresh = self.grounder.uncached(content_terms(question))
-        if len(question) <= JOINT_EMBED_CHARS:
-            vectors = embed([question, *fresh])
+        fresh = self.grounder.uncached(content_terms(searched))
+        if len(searched) <= JOINT_EMBED_CHARS:
+            vectors = embed([searched, *fresh])
             query, words = vectors[0], vectors[1:]
         else:
-            query, words = embed([question])[0], embed(fresh)
+            query, words = embed([searched])[0], embed(fresh)
         self.grounder.remember(fresh, words)
-        hits = self.searcher.search(question, collections, DEFAULT_K, "hybrid", query)
-        return compose(question, hits, judge(question, hits, self.grounder, self.thresholds))
+        hits = self.searcher.search(searched, collections, DEFAULT_K, "hybrid", query)
+        return compose(searched, hits, judge(question, hits, self.grounder, self.thresholds,
+                                             glossary))
 
     def warm_up(self) -> None:
         """Load the model and the live index now, not on the first question.

@@ -273,6 +273,20 @@ class KnowledgeGeneration(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class KnowledgeGlossary(Base):
+    """A collection's glossary: the words residents use for the documents' terms, as the
+    admin wrote it (YAML text, ``bot.knowledge.glossary``), and whether the general
+    glossary of UK public-service words applies too."""
+
+    __tablename__ = "knowledge_glossaries"
+
+    collection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    use_general: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
 class KnowledgeQuery(Base):
     """A question a citizen asked about the service, what was shown, and whether it was
     answered (the knowledge-gap log).

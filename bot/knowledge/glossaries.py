@@ -1,0 +1,105 @@
+"""Each collection's glossary in the app store, as search and the decision use it.
+
+An admin sets a collection's glossary on the Knowledge page or with a ``glossary.yml``
+next to its documents (read on ingest); it is stored as written, so every action server
+on any machine uses the same one, and a change applies within ``CHECK_INTERVAL`` seconds
+without a restart. The general glossary (``general-glossary.yml``) applies to a
+collection unless its admin switched it off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.knowledge.glossary import Glossary, GlossaryError, parse_yaml
+from bot.store.db import session_scope
+from bot.store.models import KnowledgeGlossary
+
+log = logging.getLogger(__name__)
+GENERAL_FILE = Path(__file__).with_name("general-glossary.yml")
+#: Seconds the glossaries read from the store are reused.
+CHECK_INTERVAL = 5.0
+
+
+@lru_cache(maxsize=1)
+def general() -> Glossary:
+    """The general glossary of UK public-service words shipped with codesign."""
+    return parse_yaml(GENERAL_FILE.read_text(encoding="utf-8"), GENERAL_FILE.name)
+
+
+def save(session: Session, collection: str, text: str, use_general: bool = True) -> Glossary:
+    """Store ``collection``'s glossary (YAML text) after checking it.
+
+    Raises:
+        GlossaryError: naming the line and the field, when the text cannot be used
+            (nothing is stored then).
+    """
+    glossary = parse_yaml(text, "glossary")
+    row = session.get(KnowledgeGlossary, collection)
+    if row is None:
+        row = KnowledgeGlossary(collection=collection)
+        session.add(row)
+    row.text, row.use_general = text, use_general
+    session.flush()
+    return glossary
+
+
+def stored(session: Session, collection: str) -> KnowledgeGlossary | None:
+    """The stored glossary row of ``collection``, if it has one."""
+    return session.get(KnowledgeGlossary, collection)
+
+
+class GlossaryBook:
+    """The glossaries of every collection (thread-safe), re-read from the store at most
+    every ``check_interval`` seconds; without a store, the general glossary only."""
+
+    def __init__(self, database_url: str | None, check_interval: float = CHECK_INTERVAL) -> None:
+        self.database_url = database_url
+        self.check_interval = check_interval
+        self._read_at = float("-inf")
+        self._rows: dict[str, Glossary] = {}
+        self._lock = threading.Lock()
+
+    def _glossaries(self) -> dict[str, Glossary]:
+        """Per collection with a stored glossary: its glossary (general one included
+        when it applies). A store that cannot be read keeps the last ones read."""
+        if self.database_url is None:
+            return {}
+        with self._lock:
+            if time.monotonic() - self._read_at < self.check_interval:
+                return self._rows
+            rows: dict[str, Glossary] = {}
+            try:
+                with session_scope(self.database_url) as session:
+                    for row in session.scalars(select(KnowledgeGlossary)):
+                        try:
+                            own = parse_yaml(row.text, f"{row.collection} glossary")
+                        except GlossaryError as exc:  # checked on save: an edit by hand
+                            log.warning("glossary of %s ignored: %s", row.collection, exc)
+                            own = Glossary()
+                        rows[row.collection] = own.merged(general()) if row.use_general \
+                            else own
+            except SQLAlchemyError as exc:
+                log.warning("glossaries not re-read (%s); keeping the last ones", exc)
+                rows = self._rows
+            self._rows, self._read_at = rows, time.monotonic()
+            return rows
+
+    def for_collections(self, collections: list[str] | None) -> Glossary:
+        """The glossary that applies when searching ``collections`` (None: all)."""
+        glossaries = self._glossaries()
+        names = list(glossaries) if collections is None else collections
+        combined = Glossary()
+        uses_general = collections is None or any(c not in glossaries for c in names)
+        for name in names:
+            if name in glossaries:
+                combined = combined.merged(glossaries[name])
+        return combined.merged(general()) if uses_general else combined
