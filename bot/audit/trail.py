@@ -50,6 +50,7 @@ class Action(StrEnum):
     PRIVACY_PURGE = "privacy.purge"
     KNOWLEDGE_ADD = "knowledge.add"
     KNOWLEDGE_REMOVE = "knowledge.remove"
+    KNOWLEDGE_GLOSSARY = "knowledge.glossary"
     BACKUP = "backup.take"
     RESTORE = "backup.restore"
 
@@ -84,6 +85,7 @@ LABELS: dict[Action, str] = {
     Action.RESTORE: "Restored a backup",
     Action.KNOWLEDGE_ADD: "Added service documents",
     Action.KNOWLEDGE_REMOVE: "Removed a service document",
+    Action.KNOWLEDGE_GLOSSARY: "Changed a collection's glossary",
 }
 
 

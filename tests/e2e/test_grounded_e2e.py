@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.devtools.stack import Stack
+from bot.knowledge import glossaries
 from bot.review.gaps import knowledge_gaps
 from bot.store.db import session_scope
-from bot.store.models import Answer, AnswerEvidence, KnowledgeQuery
+from bot.store.models import Answer, AnswerEvidence, KnowledgeGlossary, KnowledgeQuery
 from tests.e2e.helpers import answers_of, participation_of
 from tests.e2e.test_consultation_e2e import start
 
@@ -107,3 +110,23 @@ def test_an_answer_the_citizen_says_missed_is_a_passed_on_gap(stack: Stack) -> N
     with session_scope(stack.database_url) as session:
         disputed = [g for g in knowledge_gaps(session) if g.disputed]
     assert any("central library open on saturdays" in q for g in disputed for q in g.questions)
+
+
+def test_an_admins_glossary_entry_turns_a_declined_question_into_an_answer_without_a_restart(
+        stack: Stack) -> None:
+    question = "what are the fees for overdue stuff"
+    before = stack.chat()
+    start(before)
+    assert "documents don’t cover this" in before.say(question).text
+    try:
+        with session_scope(stack.database_url) as session:  # what the Knowledge page stores
+            glossaries.save(session, "libraries", "overdue stuff: late returns\n")
+        time.sleep(glossaries.CHECK_INTERVAL + 1)  # the action server re-reads it by then
+        after = stack.chat()
+        start(after)
+        reply = after.say(question)
+        assert "Source:" in reply.text and "don’t cover" not in reply.text
+        assert "not sure" not in reply.text and "Question 1 of" in reply.text
+    finally:
+        with session_scope(stack.database_url) as session:
+            session.execute(delete(KnowledgeGlossary))

@@ -18,9 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from bot.consultations.schema import parse_consultation
+from bot.knowledge import glossaries
 from bot.knowledge.ingest import ingest
 from bot.knowledge.search import KnowledgeSearcher
 from bot.store import repository
+from bot.store.audit_models import AuditEntry
 from bot.store.db import session_scope
 from bot.store.models import KnowledgeDocument
 from bot.web import knowledge_uploads as uploads
@@ -34,6 +36,7 @@ from tests.unit.test_user_admin import assert_accessible_form
 
 KNOWLEDGE = "/review/admin/knowledge"
 REMOVE = f"{KNOWLEDGE}/remove"
+GLOSSARY = f"{KNOWLEDGE}/glossary"
 HOURS_MD = (b"# Swimming pool opening hours\n\n## Weekdays\nThe Riverside swimming pool opens "
             b"Monday to Friday from 7:00 to 21:00.\n\n## Weekends\nOn Saturdays and Sundays "
             b"the pool opens from 8:00 to 18:00.\n")
@@ -384,6 +387,61 @@ def test_a_failed_or_unrelated_job_is_shown_only_when_it_is_a_knowledge_job(
     assert "Found 2 themes." not in admin.get(f"{KNOWLEDGE}?job={other.id}").text
 
 
+# ---------------------------------------------------------------------------- glossary
+def save_glossary(client: TestClient, collection: str, text: str, use_general: bool = True,
+                  csrf: bool = True) -> Any:
+    data = {"collection": collection, "glossary": text}
+    if use_general:
+        data["use_general"] = "1"
+    if csrf:
+        data["csrf_token"] = csrf_of(client, "/review")
+    return client.post(GLOSSARY, data=data, follow_redirects=False)
+
+
+def stored_glossary(seeded: Seeded, collection: str) -> tuple[str, bool] | None:
+    with session_scope(seeded.url) as session:
+        row = glossaries.stored(session, collection)
+        return None if row is None else (row.text, row.use_general)
+
+
+def test_an_admin_edits_a_collections_glossary_and_it_is_audited(
+        admin: TestClient, seeded: Seeded, libraries: Path) -> None:
+    page = admin.get(KNOWLEDGE).text
+    assert 'id="glossary-libraries"' in page and "Also use the general glossary" in page
+    assert_accessible_form(page)
+    text = "# ours\nlate fees: charges\nbook club: [reading group, book group]\n"
+    response = save_glossary(admin, "libraries", text, use_general=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{KNOWLEDGE}#glossary-libraries"
+    assert stored_glossary(seeded, "libraries") == (text, False)
+    page = admin.get(KNOWLEDGE).text
+    assert ("Saved the glossary of libraries: 2 entries, without the general glossary. The bot "
+            "uses it within a few seconds.") in page
+    assert "late fees: charges" in page and 'value="1" checked' not in page
+    with session_scope(seeded.url) as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "knowledge.glossary")).one()
+        assert entry.target == "libraries" and entry.detail == {"entries": 2, "general": False}
+
+
+def test_a_glossary_with_a_mistake_is_shown_again_with_the_line_and_nothing_is_stored(
+        admin: TestClient, seeded: Seeded, libraries: Path) -> None:
+    save_glossary(admin, "libraries", "tip: recycling centre\n")
+    broken = f"tip: recycling centre\nlate fees: []\n# {SCRIPT}\n"
+    response = save_glossary(admin, "libraries", broken)
+    assert response.status_code == 400
+    html = response.text
+    assert ("The glossary was not saved: glossary, line 2, the documents&#39; words for "
+            "&#39;late fees&#39;: give at least one") in html
+    assert 'aria-invalid="true"' in html and "late fees: []" in html  # kept to fix it
+    assert SCRIPT not in html and "&lt;script&gt;" in html
+    assert_accessible_form(html)
+    assert stored_glossary(seeded, "libraries") == ("tip: recycling centre\n", True)
+    unknown = save_glossary(admin, "no-such-collection", "tip: centre")
+    assert unknown.status_code == 303 and stored_glossary(seeded, "no-such-collection") is None
+    assert "There is no collection no-such-collection." in admin.get(KNOWLEDGE).text
+
+
 # ---------------------------------------------------------------------------- access
 def test_reviewers_get_403_and_anonymous_browsers_sign_in_on_every_knowledge_route(
         app: FastAPI, anonymous: TestClient, reviewer: TestClient, libraries: Path,
@@ -391,7 +449,8 @@ def test_reviewers_get_403_and_anonymous_browsers_sign_in_on_every_knowledge_rou
     knowledge_routes = sorted((route.path, method) for route in iter_route_contexts(app.routes)
                               for method in (route.methods or set()) - {"HEAD"}
                               if (route.path or "").startswith(KNOWLEDGE))
-    assert knowledge_routes == [(KNOWLEDGE, "GET"), (KNOWLEDGE, "POST"), (REMOVE, "POST")]
+    assert knowledge_routes == [(KNOWLEDGE, "GET"), (KNOWLEDGE, "POST"), (GLOSSARY, "POST"),
+                                (REMOVE, "POST")]
     for path, method in knowledge_routes:
         for client, expected in ((anonymous, "login"), (reviewer, 403)):
             token = csrf_of(client, "/review/login" if client is anonymous else "/review")
@@ -399,7 +458,7 @@ def test_reviewers_get_403_and_anonymous_browsers_sign_in_on_every_knowledge_rou
                 response = client.get(path, follow_redirects=False)
             else:
                 response = client.post(path, follow_redirects=False, data={
-                    "csrf_token": token, "collection": "libraries",
+                    "csrf_token": token, "collection": "libraries", "glossary": "tip: bin",
                     "path": "opening-hours.md"}, files=[("files", ("x.md", HOURS_MD))]
                     if path == KNOWLEDGE else None)
             if expected == "login":
@@ -409,6 +468,7 @@ def test_reviewers_get_403_and_anonymous_browsers_sign_in_on_every_knowledge_rou
     assert '"/review/admin/knowledge"' not in reviewer.get("/review").text
     assert documents(seeded, "libraries") == {"opening-hours.md": "Library opening hours"}
     assert not (var_of(app) / "knowledge-uploads").exists()
+    assert stored_glossary(seeded, "libraries") is None
 
 
 def test_posts_without_the_csrf_token_are_refused(app: FastAPI, admin: TestClient,
@@ -416,6 +476,8 @@ def test_posts_without_the_csrf_token_are_refused(app: FastAPI, admin: TestClien
     response = send(admin, "leisure", [("pool-hours.md", HOURS_MD)], csrf=False)
     assert response.status_code == 403
     assert remove(admin, "libraries", "opening-hours.md", csrf=False).status_code == 403
+    assert save_glossary(admin, "libraries", "tip: bin", csrf=False).status_code == 403
+    assert stored_glossary(seeded, "libraries") is None
     assert documents(seeded, "libraries") == {"opening-hours.md": "Library opening hours"}
     assert not (var_of(app) / "knowledge-uploads").exists()
 

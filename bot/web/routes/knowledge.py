@@ -1,6 +1,6 @@
 """The Knowledge page (admins): the collections of service documents the bot cites, with
-their documents; uploading documents, ingested in the background with progress; removing
-one.
+their documents and glossaries; uploading documents, ingested in the background with
+progress; removing one; editing a collection's glossary.
 
 Ingesting and removing share ``bot.knowledge.ingest`` with the CLI. Every change writes a
 new index generation of all collections, swapped in atomically; the running action server
@@ -26,13 +26,15 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from bot.audit.trail import Action, Actor, record
-from bot.knowledge import catalogue
+from bot.knowledge import catalogue, glossaries
 from bot.knowledge.documents import SUPPORTED_SUFFIXES
+from bot.knowledge.glossaries import general
+from bot.knowledge.glossary import GlossaryError
 from bot.knowledge.ingest import IngestReport, check_collection, ingest, remove_document
 from bot.review.themes import Progress
 from bot.store import repository as repo
 from bot.store.db import session_scope
-from bot.store.models import KnowledgeDocument, utcnow
+from bot.store.models import KnowledgeDocument, KnowledgeGlossary, utcnow
 from bot.web import knowledge_uploads as uploads
 from bot.web.auth import Admin, StaffUser
 from bot.web.deps import settings
@@ -46,6 +48,8 @@ JOB_KEY = "knowledge"
 BUSY = ("Documents are being added to the knowledge base right now: wait until that has "
         "finished (its progress is shown at the top of the page), then try again.")
 MAX_FIELD = 200
+#: The longest glossary text accepted from the page (2,000 entries fit).
+MAX_GLOSSARY_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -77,11 +81,15 @@ class Usage:
 
 @dataclass
 class CollectionView:
-    """A collection with its documents and the consultations that search it."""
+    """A collection with its documents, the consultations that search it and its
+    glossary (as stored, or as the admin just submitted it with ``glossary_error``)."""
 
     name: str
     documents: list[DocumentRow] = field(default_factory=list)
     used_by: list[Usage] = field(default_factory=list)
+    glossary: str = ""
+    use_general: bool = True
+    glossary_error: str = ""
 
     @property
     def passages(self) -> int:
@@ -124,6 +132,10 @@ def _collections(session: Session, var: Path) -> list[CollectionView]:
             document.ingested_at, document.path in kept[name]))
     for name, consultations in _usage(session).items():
         views.setdefault(name, CollectionView(name)).used_by = consultations
+    for row in session.scalars(select(KnowledgeGlossary)):
+        if row.collection in views:
+            views[row.collection].glossary = row.text
+            views[row.collection].use_general = row.use_general
     return [views[name] for name in sorted(views)]
 
 
@@ -135,9 +147,12 @@ def _shown_job(runner: JobRunner, job_id: str) -> Job | None:
 
 def _page(request: Request, session: Session, *, job: Job | None, collection: str = "",
           problems: list[str] | None = None, invalid: tuple[str, ...] = (),
-          status_code: int = 200) -> HTMLResponse:
+          status_code: int = 200, edited: CollectionView | None = None) -> HTMLResponse:
+    collections = _collections(session, settings(request).var)
+    if edited is not None:  # show what the admin submitted, with what is wrong with it
+        collections = [edited if c.name == edited.name else c for c in collections]
     return render(request, "knowledge.html", {
-        "collections": _collections(session, settings(request).var), "job": job,
+        "collections": collections, "job": job, "general_glossary": len(general()),
         "form": {"collection": collection}, "problems": problems or [], "invalid": invalid,
         "formats": uploads.FORMATS, "accept": ",".join(sorted(SUPPORTED_SUFFIXES)),
         "max_file_mb": uploads.MAX_FILE_BYTES // (1024 * 1024),
@@ -242,6 +257,43 @@ def _start_upload(request: Request, session: Session, admin: StaffUser, collecti
         flash(request, "Another upload started just before yours, so your files were kept "
                        "but not added: upload them again when it has finished.", "error")
     return RedirectResponse(f"{KNOWLEDGE_PATH}?job={job.id}", status_code=303)
+
+
+@router.post("/admin/knowledge/glossary", response_class=HTMLResponse)
+def save_glossary(request: Request, session: DbSession, admin: Admin,
+                  collection: Annotated[str, Form()] = "",
+                  glossary: Annotated[str, Form()] = "",
+                  use_general: Annotated[str, Form()] = "") -> Response:
+    """Store a collection's glossary; the bot uses it within seconds. A glossary with a
+    mistake is shown again with the mistake named, and nothing is stored."""
+    collection = collection[:MAX_FIELD]
+    view = next((c for c in _collections(session, settings(request).var)
+                 if c.name == collection), None)
+    if view is None:
+        flash(request, f"There is no collection {collection}.", "error")
+        return RedirectResponse(KNOWLEDGE_PATH, status_code=303)
+    if len(glossary) > MAX_GLOSSARY_CHARS:
+        problem = f"The glossary is too long: at most {MAX_GLOSSARY_CHARS:,} characters."
+    else:
+        try:
+            entries = len(glossaries.save(session, collection, glossary.replace("\r\n", "\n"),
+                                          use_general=bool(use_general)))
+        except GlossaryError as exc:
+            problem = str(exc)
+        else:
+            record(session, Actor.staff(admin), Action.KNOWLEDGE_GLOSSARY, collection,
+                   entries=entries, general=bool(use_general))
+            session.commit()
+            counted = f"{entries} {'entry' if entries == 1 else 'entries'}"
+            flash(request, f"Saved the glossary of {collection}: {counted}"
+                           + (", with the general glossary." if use_general else
+                              ", without the general glossary.")
+                           + " The bot uses it within a few seconds.")
+            return RedirectResponse(f"{KNOWLEDGE_PATH}#glossary-{collection}", status_code=303)
+    edited = CollectionView(view.name, view.documents, view.used_by, glossary[:MAX_GLOSSARY_CHARS],
+                            bool(use_general), problem)
+    return _page(request, session, job=_shown_job(_jobs(request), ""), edited=edited,
+                 status_code=400)
 
 
 @router.post("/admin/knowledge/remove")
