@@ -51,6 +51,7 @@ class Action(StrEnum):
     KNOWLEDGE_ADD = "knowledge.add"
     KNOWLEDGE_REMOVE = "knowledge.remove"
     KNOWLEDGE_GLOSSARY = "knowledge.glossary"
+    KNOWLEDGE_GAP_WORD = "knowledge.gap_word"
     BACKUP = "backup.take"
     RESTORE = "backup.restore"
 
@@ -86,6 +87,7 @@ LABELS: dict[Action, str] = {
     Action.KNOWLEDGE_ADD: "Added service documents",
     Action.KNOWLEDGE_REMOVE: "Removed a service document",
     Action.KNOWLEDGE_GLOSSARY: "Changed a collection's glossary",
+    Action.KNOWLEDGE_GAP_WORD: "Acted on a word the documents don't use",
 }
 
 

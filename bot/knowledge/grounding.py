@@ -45,9 +45,21 @@ STOPWORDS = frozenset(
     if not line.startswith("#") for word in line.split())
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude stem: plural, -ing and -ed endings dropped from longer words."""
     return re.sub(r"(ing|es|ed|s)$", "", word) if len(word) > 4 else word
+
+
+def present_forms(vocabulary: Iterable[str]) -> set[str]:
+    """The words of ``vocabulary`` and their stems, for ``mentioned``."""
+    words_ = set(vocabulary)
+    return words_ | {stem(w) for w in words_}
+
+
+def mentioned(term: str, present: set[str]) -> bool:
+    """Whether ``term``, a plural or other ending of it is among ``present`` (see
+    ``present_forms``; spelling slips and similar words are not counted)."""
+    return term in present or stem(term) in present
 
 
 def content_terms(question: str) -> list[str]:
@@ -140,9 +152,9 @@ class TermGrounder:
         vocabulary = _vocabulary(evidence)
         if not vocabulary:
             return [(0.0, term) for term in asked]
-        present = set(vocabulary) | {_stem(w) for w in vocabulary}
+        present = present_forms(vocabulary)
         open_terms = [t for t in terms
-                      if t not in present and _stem(t) not in present
+                      if not mentioned(t, present)
                       and not (len(t) >= 5 and process.extractOne(
                           t, vocabulary, scorer=fuzz.ratio, score_cutoff=SPELLING_MATCH))]
         scores = dict.fromkeys(terms, 1.0)

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.review.gap_words import question_words
 from bot.store.models import ConsultationVersion, KnowledgeQuery, Participation
 
 # Questions closer than this (cosine distance, centred vectors) to the group's others are
@@ -73,10 +74,11 @@ def group_questions(texts: list[str], vectors: np.ndarray | None = None,
 
 
 def knowledge_gaps(session: Session, consultation_id: int | None = None,
-                   limit: int = 2000) -> list[Gap]:
+                   limit: int = 2000, word: str | None = None) -> list[Gap]:
     """Unanswered service questions (latest ``limit``), grouped; all when no consultation.
 
-    Unanswered: declined by the bot, or answered but disputed by the citizen.
+    Unanswered: declined by the bot, or answered but disputed by the citizen. With
+    ``word`` (a gap word, ``bot.review.gap_words``), only the questions asking with it.
     """
     query = select(KnowledgeQuery).where(or_(KnowledgeQuery.answered.is_(False),
                                              KnowledgeQuery.disputed.is_(True)))
@@ -86,6 +88,8 @@ def knowledge_gaps(session: Session, consultation_id: int | None = None,
             ConsultationVersion, Participation.version_id == ConsultationVersion.id).where(
             ConsultationVersion.consultation_id == consultation_id)
     rows = list(session.scalars(query.order_by(KnowledgeQuery.asked_at.desc()).limit(limit)))
+    if word:
+        rows = [row for row in rows if word in question_words(row.text)]
     texts = [" ".join(row.text.split()) for row in rows]
     gaps = []
     for group in group_questions(texts):

@@ -287,6 +287,21 @@ class KnowledgeGlossary(Base):
                                                  onupdate=utcnow)
 
 
+class KnowledgeGapWord(Base):
+    """A word of unanswered questions that a collection's documents do not use, which an
+    admin marked ``status`` "not_offered" ("not something we do"), by whom and when."""
+
+    __tablename__ = "knowledge_gap_words"
+    __table_args__ = (UniqueConstraint("collection", "word"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection: Mapped[str] = mapped_column(String(64))
+    word: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="not_offered")
+    marked_by: Mapped[str] = mapped_column(String(254))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class KnowledgeQuery(Base):
     """A question a citizen asked about the service, what was shown, and whether it was
     answered (the knowledge-gap log).

@@ -15,6 +15,7 @@ from bot.web.routes import (
     api_docs,
     audit,
     exports,
+    gap_words,
     knowledge,
     login,
     review,
@@ -46,7 +47,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
-                   users, account, knowledge, audit):
+                   users, account, knowledge, gap_words, audit):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

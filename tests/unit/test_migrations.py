@@ -106,3 +106,21 @@ def test_tokens_made_before_form_ids_existed_are_kept_and_form_ids_are_unique(
         names = connection.execute(text("SELECT name FROM api_tokens ORDER BY id")).scalars()
         assert list(names) == ["old 1", "old 2", "new"]
     assert "form_id" not in columns and "token_hash" in columns
+
+
+def test_words_marked_not_offered_are_unique_per_collection(database_url: str) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0010")
+    assert "knowledge_gap_words" not in _tables(database_url)
+    command.upgrade(config, "0011")
+    mark = ("INSERT INTO knowledge_gap_words (collection, word, status, marked_by, marked_at) "
+            "VALUES (:collection, 'fax', 'not_offered', 'a@example.org', "
+            "'2026-11-01 10:00:00+00:00')")
+    with engine_for(database_url).begin() as connection:
+        connection.execute(text(mark), {"collection": "libraries"})
+        connection.execute(text(mark), {"collection": "parks"})
+    with pytest.raises(IntegrityError), engine_for(database_url).begin() as connection:
+        connection.execute(text(mark), {"collection": "libraries"})
+    command.downgrade(config, "0010")
+    assert "knowledge_gap_words" not in _tables(database_url)
+    assert "knowledge_glossaries" in _tables(database_url)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bot.review import coding, gaps, outcomes, stats
+from bot.review import coding, gap_words, gaps, outcomes, stats
 from bot.review.coding import AnswerFilter, CodingError
 from bot.review.conversations import channels_of
 from bot.store.models import Question
@@ -134,15 +134,25 @@ def add_tag(slug: str, request: Request, session: DbSession, _user: Reviewer,
 
 
 @router.get("/gaps", response_class=HTMLResponse)
-def all_gaps(request: Request, session: DbSession, _user: Reviewer) -> HTMLResponse:
-    """Unanswered service questions of every consultation (and outside them), grouped."""
-    return render(request, "gaps.html", {"c": None, "gaps": gaps.knowledge_gaps(session)})
+def all_gaps(request: Request, session: DbSession, _user: Reviewer,
+             word: str = "") -> HTMLResponse:
+    """Unanswered service questions of every consultation (and outside them), grouped,
+    and the words the documents don't use; ``word``: only the questions using it."""
+    shown = gap_words.normalised_word(word) if word else None
+    return render(request, "gaps.html", {
+        "c": None, "gaps": gaps.knowledge_gaps(session, word=shown), "word": shown,
+        "gap_words": gap_words.gap_words(session), "here": "/review/gaps"})
 
 
 @router.get("/c/{slug}/gaps", response_class=HTMLResponse)
 def consultation_gaps(slug: str, request: Request, session: DbSession,
-                      _user: Reviewer) -> HTMLResponse:
-    """Unanswered service questions asked during one consultation, grouped."""
+                      _user: Reviewer, word: str = "") -> HTMLResponse:
+    """Unanswered service questions asked during one consultation, grouped, and the words
+    the documents don't use; ``word``: only the questions using it."""
     found = known_consultation(session, slug)
-    return render(request, "gaps.html", {"c": found, "version": found.current_version,
-                                         "gaps": gaps.knowledge_gaps(session, found.id)})
+    shown = gap_words.normalised_word(word) if word else None
+    return render(request, "gaps.html", {
+        "c": found, "version": found.current_version, "word": shown,
+        "gaps": gaps.knowledge_gaps(session, found.id, word=shown),
+        "gap_words": gap_words.gap_words(session, found.id),
+        "here": f"/review/c/{found.slug}/gaps"})
