@@ -17,10 +17,14 @@ step "lint: ruff + mypy"
 .venv/bin/mypy
 
 step "rasa data validate"
-.venv-rasa/bin/rasa data validate --domain domain.yml --data data --fail-on-warnings 2>&1 \
-  | grep -E "ERROR|WARNING|UserWarning|Error|conflict" | grep -v "pkg_resources\|DeprecationWarning" || true
-.venv-rasa/bin/rasa data validate --domain domain.yml --data data --fail-on-warnings >/dev/null 2>&1 \
-  || { echo "rasa data validate failed" >&2; .venv-rasa/bin/rasa data validate --domain domain.yml --data data --fail-on-warnings 2>&1 | tail -20; exit 1; }
+validate_status=0
+.venv-rasa/bin/rasa data validate --domain domain.yml --data data --fail-on-warnings \
+  >results/rasa-validate.log 2>&1 || validate_status=$?
+grep -E "ERROR|WARNING|UserWarning|Error|conflict" results/rasa-validate.log \
+  | grep -v "pkg_resources\|DeprecationWarning" || true
+if [[ $validate_status -ne 0 ]]; then
+  echo "rasa data validate failed" >&2; tail -20 results/rasa-validate.log; exit 1
+fi
 echo "rasa data validate: OK"
 
 step "Rasa test stories (NLU + dialogue predictions)"

@@ -35,6 +35,15 @@ class ChatOutcome:
     def exactly_once(self) -> bool:
         return all(count == 1 for count in self.counts.values())
 
+    @property
+    def at_least_once(self) -> bool:
+        return all(count >= 1 for count in self.counts.values())
+
+    @property
+    def repeats(self) -> int:
+        """Replies received more than once, counted beyond the first."""
+        return sum(count - 1 for count in self.counts.values() if count > 1)
+
 
 @dataclass
 class FaultRun:

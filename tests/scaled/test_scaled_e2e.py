@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -81,9 +82,9 @@ def test_socketio_long_polling_keeps_each_client_on_one_rasa(
         for chat in chats:
             assert "Privacy" in chat.press("library")
             assert "Question 1 of" in chat.press("Yes, I agree")
-    finally:
-        for chat in chats:
-            chat.close()
+    finally:  # at once: a long-polling client's close waits for its pending poll (~25 s)
+        with ThreadPoolExecutor(len(chats)) as pool:
+            list(pool.map(SocketChat.close, chats))
     time.sleep(6)  # nginx flushes its access log every 5 s
     log = (scaled.workdir / "logs" / "nginx-access.log").read_text()
     upstreams = {line.split()[-1] for line in log.splitlines() if "/socket.io/" in line}
