@@ -52,6 +52,19 @@ def save(session: Session, collection: str, text: str, use_general: bool = True)
     return glossary
 
 
+def applying(row: KnowledgeGlossary | None) -> Glossary:
+    """The glossary that applies to a collection whose stored row is ``row`` (None: it has
+    none): its own, and the general one unless switched off. A stored text that does not
+    parse (it was checked on save: only a hand edit gets there) counts as empty."""
+    own = Glossary()
+    if row is not None:
+        try:
+            own = parse_yaml(row.text, f"{row.collection} glossary")
+        except GlossaryError as exc:
+            log.warning("glossary of %s ignored: %s", row.collection, exc)
+    return own.merged(general()) if row is None or row.use_general else own
+
+
 def stored(session: Session, collection: str) -> KnowledgeGlossary | None:
     """The stored glossary row of ``collection``, if it has one."""
     return session.get(KnowledgeGlossary, collection)
@@ -80,13 +93,7 @@ class GlossaryBook:
             try:
                 with session_scope(self.database_url) as session:
                     for row in session.scalars(select(KnowledgeGlossary)):
-                        try:
-                            own = parse_yaml(row.text, f"{row.collection} glossary")
-                        except GlossaryError as exc:  # checked on save: an edit by hand
-                            log.warning("glossary of %s ignored: %s", row.collection, exc)
-                            own = Glossary()
-                        rows[row.collection] = own.merged(general()) if row.use_general \
-                            else own
+                        rows[row.collection] = applying(row)
             except SQLAlchemyError as exc:
                 log.warning("glossaries not re-read (%s); keeping the last ones", exc)
                 rows = self._rows

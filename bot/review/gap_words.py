@@ -16,15 +16,13 @@ passages it was shown, else for every collection with documents.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.knowledge.glossaries import general
-from bot.knowledge.glossary import GlossaryError, parse_yaml
+from bot.knowledge.glossaries import applying
 from bot.knowledge.grounding import content_terms, mentioned, present_forms
 from bot.knowledge.question_focus import asked_part
 from bot.knowledge.text import folded, words
@@ -98,14 +96,8 @@ def uses(present: set[str], phrase: str) -> bool:
 def mapped_words(row: KnowledgeGlossary | None) -> set[str]:
     """The words (and stems) of the resident phrases of a collection's glossary, the
     general glossary's included when it applies (no stored glossary, or switched on)."""
-    phrases: list[str] = []
-    if row is not None:
-        # checked on save: a mistake made by hand is ignored, as search ignores it
-        with suppress(GlossaryError):
-            phrases += [e.resident for e in parse_yaml(row.text, "glossary").entries]
-    if row is None or row.use_general:
-        phrases += [e.resident for e in general().entries]
-    return present_forms(w for phrase in phrases for w in content_terms(phrase))
+    return present_forms(w for entry in applying(row).entries
+                         for w in content_terms(entry.resident))
 
 
 def unanswered(session: Session, consultation_id: int | None = None,

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.review.gap_words import question_words
-from bot.store.models import ConsultationVersion, KnowledgeQuery, Participation
+from bot.review.gap_words import question_words, unanswered
 
 # Questions closer than this (cosine distance, centred vectors) to the group's others are
 # one gap; centring needs a few questions to find the shared topic.
@@ -80,14 +78,7 @@ def knowledge_gaps(session: Session, consultation_id: int | None = None,
     Unanswered: declined by the bot, or answered but disputed by the citizen. With
     ``word`` (a gap word, ``bot.review.gap_words``), only the questions asking with it.
     """
-    query = select(KnowledgeQuery).where(or_(KnowledgeQuery.answered.is_(False),
-                                             KnowledgeQuery.disputed.is_(True)))
-    if consultation_id is not None:
-        query = query.join(Participation,
-                           KnowledgeQuery.participation_id == Participation.id).join(
-            ConsultationVersion, Participation.version_id == ConsultationVersion.id).where(
-            ConsultationVersion.consultation_id == consultation_id)
-    rows = list(session.scalars(query.order_by(KnowledgeQuery.asked_at.desc()).limit(limit)))
+    rows = unanswered(session, consultation_id, limit)
     if word:
         rows = [row for row in rows if word in question_words(row.text)]
     texts = [" ".join(row.text.split()) for row in rows]
