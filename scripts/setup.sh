@@ -10,6 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Two set-ups at once (say `make run` in one terminal and `make test` in another) would
+# rebuild the same venv under each other: the second waits for the first, then finds
+# everything up to date.
+exec {setup_lock}>.setup.lock
+if ! flock -n "$setup_lock"; then
+  printf '\033[1m[setup]\033[0m %s\n' "another set-up is running in this folder; waiting for it"
+  flock "$setup_lock"
+fi
+
 # pip may warn about missing local index folders configured on this machine: noise.
 quiet_pip() { "$@" 2>&1 | { grep -v "WARNING: Location '" || true; }; }
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }

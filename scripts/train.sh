@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+# One training at a time in this folder; a second run waits, then finds the model.
+exec {train_lock}>.train.lock
+flock "$train_lock"
 fingerprint="$(cat config.yml domain.yml $(find data -name '*.yml' | sort) | sha256sum | cut -c1-12)"
 model="models/codesign-$fingerprint.tar.gz"
 if [[ -f "$model" ]]; then
