@@ -271,5 +271,7 @@ def _check_one(result: StoreCheck, expected: Expectation, stored: _Stored) -> No
     result.transcript_out_of_order += diff.out_of_order
     result.transcript_unexpected += diff.unexpected
     if not diff.clean:
+        strays = [m for m in stored.transcript if m not in expected.transcript
+                  and m != expected.uncertain_message]
         result.problem(f"{who}: transcript {diff} (sent {len(expected.transcript)}, "
-                       f"stored {len(stored.transcript)})")
+                       f"stored {len(stored.transcript)}; stored, not expected: {strays})")
