@@ -11,12 +11,16 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.consultations import population
+from bot.consultations.checking import Checker, ConsultationFileError, Issue
 from bot.consultations.yamlsource import YamlSyntaxError, load_with_lines
+
+__all__ = ["ConsultationFileError", "Issue", "content_hash", "parse_consultation",
+           "parse_consultation_file"]
 
 KINDS = ("co-design", "co-assessment", "co-commissioning", "co-delivery")
 QUESTION_TYPES = ("open", "single_choice", "multi_choice", "scale")
@@ -31,81 +35,17 @@ TOP_FIELDS = {
     "slug": True, "title": True, "agency": True, "service": True, "kind": True,
     "summary": True, "intro": False, "opens": False, "closes": False, "knowledge": False,
     "privacy": False, "outcome": True, "questions": True, "language": False,
+    "population": False, "profile_why": False,
 }
 PRIVACY_FIELDS = {"retention_days", "quotes", "contact"}
 QUESTION_FIELDS = {
     "id", "type", "text", "options", "probe", "show_if", "min", "max", "labels",
-    "required", "help", "max_choices",
+    "required", "help", "max_choices", "profile",
 }
-
-
-@dataclass
-class Issue:
-    """One problem in a consultation file."""
-
-    path: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
-
-
-class ConsultationFileError(ValueError):
-    """A consultation file failed validation; ``issues`` lists every problem."""
-
-    def __init__(self, issues: list[Issue], source: str = "") -> None:
-        self.issues = issues
-        self.source = source
-        prefix = f"{source}: " if source else ""
-        super().__init__("\n".join(f"{prefix}{issue}" for issue in issues))
-
-
-@dataclass
-class _Checker:
-    lines: dict[str, int]
-    issues: list[Issue] = field(default_factory=list)
-
-    def add(self, path: str, message: str) -> None:
-        line = self.lines.get(path)
-        probe = path
-        while line is None and probe:
-            probe = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", probe)
-            if probe == path:
-                break
-            line = self.lines.get(probe)
-        self.issues.append(Issue(path, message, line))
-
-    def text(self, data: dict[str, Any], key: str, path: str, *, required: bool,
-             max_length: int = 2000) -> str | None:
-        value = data.get(key)
-        where = f"{path}.{key}" if path else key
-        if value is None:
-            if required:
-                self.add(where if key in data else path or key, f"'{key}' is required"
-                         if key not in data else "must not be empty")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.add(where, "must be text")
-            return None
-        text = " ".join(str(value).split())
-        if not text:
-            if required:
-                self.add(where, "must not be empty")
-            return None
-        if len(text) > max_length:
-            self.add(where, f"is too long ({len(text)} characters, at most {max_length})")
-        return text
-
-    def unknown_keys(self, data: dict[str, Any], allowed: set[str] | dict[str, bool],
-                     path: str) -> None:
-        for key in data:
-            if key not in allowed:
-                hint = difflib.get_close_matches(str(key), list(allowed), n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                self.add(f"{path}.{key}" if path else str(key),
-                         f"unknown field '{key}'{suggestion}")
+#: What the bot says before the first profile question, unless the file says otherwise.
+PROFILE_WHY = ("Finally, a few optional questions about you. They help us see whether we "
+               "heard from a fair mix of the people who live here. You can skip any of "
+               "them, and they are never shown next to what you told us.")
 
 
 def parse_consultation_file(path: Path) -> dict[str, Any]:
@@ -118,14 +58,18 @@ def parse_consultation_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConsultationFileError([Issue("", f"cannot read file: {exc}")], str(path)) from exc
+    shared = path.parent / "population"
     try:
-        return parse_consultation(text)
+        return parse_consultation(text, shared if shared.is_dir() else None)
     except ConsultationFileError as exc:
         raise ConsultationFileError(exc.issues, str(path)) from None
 
 
-def parse_consultation(text: str) -> dict[str, Any]:
+def parse_consultation(text: str, population_folder: Path | None = None) -> dict[str, Any]:
     """Validate consultation YAML text and return the normalised definition.
+
+    A population named by a shared file is read from ``population_folder`` (by default
+    ``population.population_dir()``) and copied into the definition.
 
     Raises:
         ConsultationFileError: with every problem found.
@@ -134,7 +78,7 @@ def parse_consultation(text: str) -> dict[str, Any]:
         data, lines = load_with_lines(text)
     except YamlSyntaxError as exc:
         raise ConsultationFileError([Issue("", f"not valid YAML: {exc}", exc.line)]) from exc
-    check = _Checker(lines)
+    check = Checker(lines)
     if not isinstance(data, dict):
         raise ConsultationFileError([Issue("", "the file must be a YAML mapping of fields", 1)])
     check.unknown_keys(data, TOP_FIELDS, "")
@@ -164,6 +108,14 @@ def parse_consultation(text: str) -> dict[str, Any]:
     result["knowledge"] = _knowledge(check, data.get("knowledge"))
     result["privacy"] = _privacy(check, data.get("privacy"))
     result["questions"] = _questions(check, data.get("questions"))
+    if any(q.get("profile") for q in result["questions"]):
+        result["profile_why"] = check.text(data, "profile_why", "", required=False,
+                                           max_length=500) or PROFILE_WHY
+    elif "profile_why" in data:
+        check.add("profile_why", "only applies when some questions have 'profile'")
+    if "population" in data:
+        result["population"] = population.read(check, data["population"], population_folder)
+        population.check_against_questions(check, result["population"], result["questions"])
 
     if check.issues:
         raise ConsultationFileError(check.issues)
@@ -176,7 +128,7 @@ def content_hash(definition: dict[str, Any]) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _date(check: _Checker, data: dict[str, Any], key: str) -> str | None:
+def _date(check: Checker, data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is None:
         return None
@@ -191,7 +143,7 @@ def _date(check: _Checker, data: dict[str, Any], key: str) -> str | None:
     return None
 
 
-def _knowledge(check: _Checker, value: Any) -> list[str]:
+def _knowledge(check: Checker, value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -202,7 +154,7 @@ def _knowledge(check: _Checker, value: Any) -> list[str]:
     return [v.strip() for v in value]
 
 
-def _privacy(check: _Checker, value: Any) -> dict[str, Any]:
+def _privacy(check: Checker, value: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"retention_days": 365, "quotes": "ask", "contact": None}
     if value is None:
         return result
@@ -224,7 +176,7 @@ def _privacy(check: _Checker, value: Any) -> dict[str, Any]:
     return result
 
 
-def _questions(check: _Checker, value: Any) -> list[dict[str, Any]]:
+def _questions(check: Checker, value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not value:
         check.add("questions", "must be a non-empty list of questions")
         return []
@@ -244,10 +196,29 @@ def _questions(check: _Checker, value: Any) -> list[dict[str, Any]]:
             else:
                 seen[question["id"]] = question
             questions.append(question)
+    _check_profiles(check, questions)
     return questions
 
 
-def _question(check: _Checker, raw: dict[str, Any], path: str,
+def _check_profiles(check: Checker, questions: list[dict[str, Any]]) -> None:
+    """Profile questions come after every other question, one per dimension."""
+    seen: dict[str, str] = {}
+    profiled = False
+    for index, question in enumerate(questions):
+        dimension = question.get("profile")
+        if dimension is None:
+            if profiled:
+                check.add(f"questions[{index}]", "profile questions must come after every "
+                                                 "other question; move this one above them")
+            continue
+        profiled = True
+        if dimension in seen:
+            check.add(f"questions[{index}].profile",
+                      f"'{dimension}' is already asked by '{seen[dimension]}'")
+        seen.setdefault(dimension, question["id"])
+
+
+def _question(check: Checker, raw: dict[str, Any], path: str,
               earlier: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     check.unknown_keys(raw, QUESTION_FIELDS, path)
     qid = check.text(raw, "id", path, required=True, max_length=MAX_QUESTION_ID)
@@ -288,10 +259,34 @@ def _question(check: _Checker, raw: dict[str, Any], path: str,
     elif "probe" in raw and qtype is not None:
         check.add(f"{path}.probe", "a probe only applies to open questions")
     question["show_if"] = _show_if(check, raw.get("show_if"), f"{path}.show_if", earlier)
+    if "profile" in raw:
+        _profile(check, raw, path, question)
     return question
 
 
-def _options(check: _Checker, raw: dict[str, Any], path: str, qtype: str) -> list[str]:
+def _profile(check: Checker, raw: dict[str, Any], path: str, question: dict[str, Any]) -> None:
+    """A profile question: single choice, optional, asked of everyone, with "Prefer not
+    to say" (added when missing)."""
+    dimension = raw["profile"]
+    if not isinstance(dimension, str) or not population.DIMENSION_RE.match(dimension):
+        check.add(f"{path}.profile", "must name a dimension, e.g. age_band or area (a-z, 0-9 "
+                                     "and '_')")
+        return
+    question["profile"] = dimension
+    if question["type"] != "single_choice":
+        check.add(f"{path}.profile", "a profile question must be a single_choice question")
+        return
+    if raw.get("show_if") is not None:
+        check.add(f"{path}.show_if", "a profile question is asked of everyone; remove show_if")
+    if raw.get("required") is True:
+        check.add(f"{path}.required", "a profile question is always optional")
+    options = question.get("options") or []
+    if options and population.PREFER_NOT not in options:
+        question["options"] = [*options, population.PREFER_NOT]
+    question["required"] = False
+
+
+def _options(check: Checker, raw: dict[str, Any], path: str, qtype: str) -> list[str]:
     options = raw.get("options")
     where = f"{path}.options"
     if not isinstance(options, list) or len(options) < 2:
@@ -316,7 +311,7 @@ def _options(check: _Checker, raw: dict[str, Any], path: str, qtype: str) -> lis
     return result
 
 
-def _max_choices(check: _Checker, raw: dict[str, Any], path: str, count: int) -> int | None:
+def _max_choices(check: Checker, raw: dict[str, Any], path: str, count: int) -> int | None:
     value = raw.get("max_choices")
     if value is None:
         return None
@@ -326,7 +321,7 @@ def _max_choices(check: _Checker, raw: dict[str, Any], path: str, count: int) ->
     return value
 
 
-def _scale(check: _Checker, raw: dict[str, Any], path: str) -> dict[str, Any]:
+def _scale(check: Checker, raw: dict[str, Any], path: str) -> dict[str, Any]:
     low, high = raw.get("min"), raw.get("max")
     ok = True
     for key, value in (("min", low), ("max", high)):
@@ -360,7 +355,7 @@ def _scale(check: _Checker, raw: dict[str, Any], path: str) -> dict[str, Any]:
     return {"min": low, "max": high, "labels": labels}
 
 
-def _show_if(check: _Checker, value: Any, path: str,
+def _show_if(check: Checker, value: Any, path: str,
              earlier: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     if value is None:
         return None

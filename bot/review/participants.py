@@ -1,0 +1,188 @@
+"""The "Who took part" figures of one consultation, read from the store: each profile
+dimension against the population (overall and per channel), and the choice and scale
+questions' results weighted to the population.
+
+Profile questions are those the current version marks ``profile: <dimension>``; answers
+to the same question key in earlier versions count too. The population is the one the
+current version names.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.consultations.population import PREFER_NOT
+from bot.review.representation import DimensionComparison, compare
+from bot.review.stats import current_questions, options
+from bot.review.weighting import Raking, rake
+from bot.store.models import Answer, Consultation, ConsultationVersion, Participation, Question
+
+
+@dataclass(frozen=True)
+class WeightedResult:
+    """One choice or scale question: each option's unweighted and weighted share of the
+    participants who answered it."""
+
+    key: str
+    text: str
+    rows: list[tuple[str, float, float]]
+    answered: int
+
+
+@dataclass(frozen=True)
+class WhoTookPart:
+    """Everything the page, the API and the exports show."""
+
+    participants: int
+    population_source: str | None
+    population_title: str | None
+    dimensions: list[DimensionComparison]
+    by_channel: dict[str, list[DimensionComparison]]
+    channels: dict[str, int]
+    raking: Raking
+    #: participation id -> weight (1 for everyone when there is nothing to weight by).
+    weights: dict[int, float]
+    weighted: list[WeightedResult]
+
+
+@dataclass(frozen=True)
+class _Person:
+    participation_id: int
+    channel: str
+    profile: dict[str, str | None]
+
+
+def _people(session: Session, consultation_id: int,
+            profiles: dict[str, str]) -> list[_Person]:
+    """Every participation with its channel and profile answers (key -> dimension)."""
+    versions = select(ConsultationVersion.id).where(
+        ConsultationVersion.consultation_id == consultation_id)
+    people = {pid: _Person(pid, channel, {d: None for d in profiles.values()})
+              for pid, channel in session.execute(
+                  select(Participation.id, Participation.channel)
+                  .where(Participation.version_id.in_(versions))
+                  .order_by(Participation.id))}
+    if profiles:
+        for pid, key, status, value in session.execute(
+                select(Answer.participation_id, Question.key, Answer.status, Answer.value)
+                .join(Question, Question.id == Answer.question_id)
+                .where(Question.version_id.in_(versions), Question.key.in_(list(profiles)))):
+            if status == "answered" and isinstance(value, str) and value != PREFER_NOT:
+                people[pid].profile[profiles[key]] = value
+            elif status == "answered" and value == PREFER_NOT:
+                people[pid].profile[profiles[key]] = PREFER_NOT
+    return list(people.values())
+
+
+def _comparisons(people: list[_Person], questions: list[Question],
+                 population: dict[str, dict[str, float]]) -> list[DimensionComparison]:
+    found = []
+    for question in questions:
+        dimension = question.definition["profile"]
+        values = [p.profile.get(dimension) for p in people]
+        counts = Counter(v for v in values if v and v != PREFER_NOT)
+        found.append(compare(dimension, counts, population.get(dimension),
+                             preferred_not=sum(v == PREFER_NOT for v in values),
+                             order=[o for o in options(question) if o != PREFER_NOT]))
+    return found
+
+
+def _weighted(session: Session, consultation_id: int, questions: list[Question],
+              weights: dict[int, float]) -> list[WeightedResult]:
+    """Choice and scale questions (not the profile ones): shares unweighted and weighted."""
+    wanted = [q for q in questions if q.type != "open" and not q.definition.get("profile")]
+    if not wanted:
+        return []
+    versions = select(ConsultationVersion.id).where(
+        ConsultationVersion.consultation_id == consultation_id)
+    picks: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)
+    for pid, key, value in session.execute(
+            select(Answer.participation_id, Question.key, Answer.value)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Question.version_id.in_(versions), Answer.status == "answered",
+                   Question.key.in_([q.key for q in wanted]))):
+        items = value if isinstance(value, list) else [value]
+        picks[key].append((pid, [str(v) for v in items]))
+    results = []
+    for question in wanted:
+        answers = picks.get(question.key, [])
+        plain: Counter[str] = Counter()
+        weighted: defaultdict[str, float] = defaultdict(float)
+        for pid, items in answers:
+            for item in items:
+                plain[item] += 1
+                weighted[item] += weights.get(pid, 1.0)
+        n = len(answers)
+        total = sum(weights.get(pid, 1.0) for pid, _ in answers)
+        order = options(question) + sorted(k for k in plain if k not in options(question))
+        results.append(WeightedResult(question.key, question.text, [
+            (o, plain[o] / n if n else 0.0, weighted[o] / total if total else 0.0)
+            for o in order], n))
+    return results
+
+
+def who_took_part(session: Session, consultation_id: int) -> WhoTookPart | None:
+    """The figures of ``consultation_id`` (None when it does not exist)."""
+    consultation = session.get(Consultation, consultation_id)
+    if consultation is None or consultation.current_version is None:
+        return None
+    definition: dict[str, Any] = consultation.current_version.definition
+    population = (definition.get("population") or {})
+    shares: dict[str, dict[str, float]] = population.get("dimensions") or {}
+    questions = current_questions(session, consultation_id)
+    profile_questions = [q for q in questions if q.definition.get("profile")]
+    people = _people(session, consultation_id,
+                     {q.key: q.definition["profile"] for q in profile_questions})
+    known = [{d: (v if v != PREFER_NOT else None) for d, v in p.profile.items()}
+             for p in people]
+    raking = rake(known, shares)
+    weights = {p.participation_id: w for p, w in zip(people, raking.weights, strict=True)}
+    channels = Counter(p.channel for p in people)
+    return WhoTookPart(
+        participants=len(people),
+        population_source=population.get("source"),
+        population_title=population.get("title"),
+        dimensions=_comparisons(people, profile_questions, shares),
+        by_channel={channel: _comparisons([p for p in people if p.channel == channel],
+                                          profile_questions, shares)
+                    for channel in sorted(channels)},
+        channels=dict(sorted(channels.items())),
+        raking=raking,
+        weights=weights,
+        weighted=_weighted(session, consultation_id, questions, weights),
+    )
+
+
+def as_json(figures: WhoTookPart) -> dict[str, Any]:
+    """The figures as plain JSON (the API and the JSON export)."""
+    def dimension(d: DimensionComparison) -> dict[str, Any]:
+        return {"dimension": d.dimension, "answered": d.answered,
+                "preferred_not_to_say": d.preferred_not, "chi_square": _finite(d.chi_square),
+                "p_value": d.p_value, "few_expected": d.few_expected,
+                "categories": [{"name": c.name, "count": c.count,
+                                "sample_share": c.sample_share,
+                                "population_share": c.population_share,
+                                "index": c.index, "flag": c.flag} for c in d.categories]}
+    return {
+        "participants": figures.participants,
+        "population": {"title": figures.population_title, "source": figures.population_source},
+        "channels": figures.channels,
+        "dimensions": [dimension(d) for d in figures.dimensions],
+        "by_channel": {c: [dimension(d) for d in ds] for c, ds in figures.by_channel.items()},
+        "weighting": {"dimensions": figures.raking.dimensions,
+                      "effective_sample_size": figures.raking.effective_size,
+                      "largest_weight": figures.raking.largest,
+                      "warnings": figures.raking.warnings},
+        "weighted_results": [{"question": r.key, "text": r.text, "answered": r.answered,
+                              "options": [{"option": o, "share": s, "weighted_share": w}
+                                          for o, s, w in r.rows]} for r in figures.weighted],
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value == float("inf") else value
