@@ -52,6 +52,8 @@ class Action(StrEnum):
     KNOWLEDGE_REMOVE = "knowledge.remove"
     KNOWLEDGE_GLOSSARY = "knowledge.glossary"
     KNOWLEDGE_GAP_WORD = "knowledge.gap_word"
+    KNOWLEDGE_LABEL = "knowledge.label"
+    KNOWLEDGE_THRESHOLDS = "knowledge.thresholds"
     BACKUP = "backup.take"
     RESTORE = "backup.restore"
 
@@ -88,6 +90,8 @@ LABELS: dict[Action, str] = {
     Action.KNOWLEDGE_REMOVE: "Removed a service document",
     Action.KNOWLEDGE_GLOSSARY: "Changed a collection's glossary",
     Action.KNOWLEDGE_GAP_WORD: "Acted on a word the documents don't use",
+    Action.KNOWLEDGE_LABEL: "Labelled an unanswered question",
+    Action.KNOWLEDGE_THRESHOLDS: "Changed a collection's answer thresholds",
 }
 
 

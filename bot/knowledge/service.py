@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.knowledge.answers import Coverage, GroundedAnswer, Thresholds, compose, judge
+from bot.knowledge.collection_thresholds import ThresholdBook
 from bot.knowledge.embedder import embed
 from bot.knowledge.glossaries import GlossaryBook
 from bot.knowledge.grounding import TermGrounder, content_terms
-from bot.knowledge.search import KnowledgeSearcher
+from bot.knowledge.search import Hit, KnowledgeSearcher
 
 DEFAULT_K = 5
 #: The longest question embedded in one batch with its new words (about 50 tokens).
@@ -24,8 +25,9 @@ class KnowledgeService:
 
         Args:
             var: the local data folder holding the index generations.
-            thresholds: when the documents count as answering (default: from the
-                environment, ``Thresholds.from_env``).
+            thresholds: when the documents count as answering, for collections without
+                thresholds of their own in the store (default: from the environment,
+                ``Thresholds.from_env``).
             database_url: the app store; with it the local index follows the database's
                 latest generation and is built from the stored passages when missing
                 (action servers on several machines; ``KnowledgeSearcher``).
@@ -34,6 +36,7 @@ class KnowledgeService:
         self.glossaries = GlossaryBook(database_url)
         self.grounder = TermGrounder()
         self.thresholds = thresholds or Thresholds.from_env()
+        self.collection_thresholds = ThresholdBook(database_url, self.thresholds)
 
     def answer(self, question: str, collections: list[str] | None) -> GroundedAnswer:
         """A sourced answer, searching ``collections`` (None: every collection)."""
@@ -53,8 +56,20 @@ class KnowledgeService:
             query, words = embed([searched])[0], embed(fresh)
         self.grounder.remember(fresh, words)
         hits = self.searcher.search(searched, collections, DEFAULT_K, "hybrid", query)
-        return compose(searched, hits, judge(question, hits, self.grounder, self.thresholds,
-                                             glossary))
+        return compose(searched, hits, judge(question, hits, self.grounder,
+                                             self.thresholds_for(hits), glossary))
+
+    def thresholds_for(self, hits: list[Hit]) -> Thresholds:
+        """The thresholds deciding a question whose search found ``hits``: those of the
+        best hit's collection (stored ones, else the defaults).
+
+        A question searching several collections is judged by the passages it would
+        cite, and those come first from the best hit's collection; its thresholds were
+        calibrated on questions about those very documents (labels are kept per
+        collection), so they are the ones that say whether that passage answers.
+        """
+        return self.collection_thresholds.for_collection(
+            hits[0].passage.collection if hits else None)
 
     def warm_up(self) -> None:
         """Load the model and the live index now, not on the first question.

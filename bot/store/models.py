@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -285,6 +286,21 @@ class KnowledgeGlossary(Base):
     use_general: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
+
+
+class KnowledgeThreshold(Base):
+    """The thresholds of a collection's "not covered" decision, set from reviewed
+    questions (``codesign knowledge calibrate --from-reviews`` or the admin's button);
+    collections without a row use the defaults (``Thresholds.from_env``)."""
+
+    __tablename__ = "knowledge_thresholds"
+
+    collection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    similarity: Mapped[float] = mapped_column(Float)
+    word_match: Mapped[float] = mapped_column(Float)
+    offered_match: Mapped[float] = mapped_column(Float)
+    set_by: Mapped[str] = mapped_column(String(254))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class KnowledgeGapWord(Base):

@@ -203,3 +203,22 @@ class BackgroundJob(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class KnowledgeLabel(Base):
+    """A reviewer's label of an unanswered service question (``KnowledgeQuery``), used to
+    calibrate the "not covered" decision of its collection: ``label`` "answered" (the
+    documents do answer it; ``source`` is the answering document, ``collection/document``
+    as in ``bot.knowledge.evaluation``) or "not_covered". One current label per question;
+    it goes with the question (an erased citizen's questions take their labels along)."""
+
+    __tablename__ = "knowledge_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(
+        ForeignKey("knowledge_queries.id", ondelete="CASCADE"), unique=True)
+    collection: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(600))
+    labelled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    labelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
