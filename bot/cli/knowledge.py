@@ -234,11 +234,20 @@ def _thresholds() -> Thresholds:
 
 @app.command()
 def calibrate(
-    questions: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                     help="JSON Lines of labelled questions: {\"question\": "
-                                          "..., \"collection\": ..., \"sources\": "
-                                          "[\"collection/document\", ...]}; "
-                                          "empty sources = not answered by the documents."),
+    questions: Path | None = typer.Argument(
+        None, exists=True, dir_okay=False,
+        help="JSON Lines of labelled questions: {\"question\": ..., \"collection\": ..., "
+             "\"sources\": [\"collection/document\", ...]}; empty sources = not answered "
+             "by the documents. Or use --from-reviews."),
+    from_reviews: bool = typer.Option(
+        False, "--from-reviews",
+        help="Use the questions reviewers labelled on the Knowledge gaps page instead of a "
+             "file, one collection at a time."),
+    collection: str | None = typer.Option(
+        None, "--collection", "-c", help="With --from-reviews: only this collection."),
+    apply: bool = typer.Option(
+        False, "--apply", help="With --from-reviews: store the suggested thresholds as the "
+                               "collection's (the bot uses them within seconds)."),
     max_wrongly_declined: float = typer.Option(
         0.10, "--max-wrongly-declined", min=0.0, max=1.0,
         help="The largest share of answerable questions you accept the bot declining."),
@@ -253,7 +262,18 @@ def calibrate(
     It suggests thresholds declining the most unanswerable ones within --max-wrongly-declined.
 
     Include questions the documents do not answer: without them nothing can be tuned.
+
+    With --from-reviews the questions are those reviewers labelled "the documents do answer
+    this" or "not covered"; --apply stores each collection's suggestion.
     """
+    if from_reviews == (questions is not None):
+        fail("give a QUESTIONS file or --from-reviews (one of the two)")
+    if not from_reviews and (collection is not None or apply):
+        fail("--collection and --apply go with --from-reviews")
+    if from_reviews:
+        _calibrate_from_reviews(collection, apply, max_wrongly_declined, as_json)
+        return
+    assert questions is not None
     from rich.progress import Progress
 
     from bot.knowledge import evaluation
@@ -295,6 +315,94 @@ def calibrate(
         typer.echo(json.dumps(report, indent=2))
         return
     _print_calibration(report, max_wrongly_declined)
+
+
+def _calibrate_from_reviews(collection: str | None, apply: bool, limit: float,
+                            as_json: bool) -> None:
+    """``calibrate --from-reviews``: per collection with labels, the thresholds now and
+    the suggested ones; with ``apply``, store the suggestions."""
+    from functools import partial
+
+    from rich.progress import Progress
+
+    from bot.knowledge import collection_thresholds
+    from bot.knowledge.glossaries import GlossaryBook
+    from bot.knowledge.grounding import TermGrounder
+    from bot.knowledge.review_calibration import suggest
+    from bot.review import gap_labels
+
+    with store() as session:
+        labelled = gap_labels.cases(session, collection)
+        default = _thresholds()
+        current = {name: collection_thresholds.for_collection(session, name, default)
+                   for name in labelled}
+    if not labelled:
+        fail(f"no labelled questions{f' in collection {collection}' if collection else ''}"
+             ": reviewers label disputed and passed-on questions on the Knowledge gaps page "
+             "(“the documents do answer this” or “not covered”)")
+    searcher = _searcher(None)
+    missing = [name for name in labelled if name not in searcher.collections()]
+    for name in missing:
+        typer.secho(f"{name}: skipped, the collection has no documents any more", err=True,
+                    fg=typer.colors.YELLOW)
+    grounder = TermGrounder()
+    book = GlossaryBook(database_url())
+    results = []
+    with Progress(transient=True) as progress:
+        for name, cases in labelled.items():
+            if name in missing:
+                continue
+            task = progress.add_task(f"Searching the questions of {name}", total=len(cases))
+            results.append(suggest(searcher, name, cases, current[name],
+                                   max_wrongly_declined=limit, grounder=grounder,
+                                   glossary=book.for_collections([name]),
+                                   on_case=partial(progress.advance, task)))
+    applied = []
+    if apply:
+        with store() as session:
+            for result in results:
+                if result.suggested is not None:
+                    collection_thresholds.save(session, result.collection, result.suggested,
+                                               Actor.cli().name)
+                    record(session, Actor.cli(), Action.KNOWLEDGE_THRESHOLDS,
+                           result.collection, change="apply", via="cli",
+                           similarity=result.suggested.similarity,
+                           word_match=result.suggested.word_match,
+                           offered_match=result.suggested.offered_match,
+                           labels=result.answered + result.not_covered)
+                    applied.append(result.collection)
+    if as_json:
+        typer.echo(json.dumps([{**r.as_dict(), "applied": r.collection in applied}
+                               for r in results], indent=2))
+    else:
+        for result in results:
+            _print_review_calibration(result.as_dict(), limit, result.collection in applied,
+                                      apply)
+    if not any(r.suggested is not None for r in results):
+        raise typer.Exit(code=1)
+
+
+def _rates_line(rates: dict[str, Any]) -> str:
+    return (f"{rates['covered_wrongly_declined']:.0%} of answered questions wrongly "
+            f"declined, {rates['uncovered_declined']:.0%} of not covered ones declined")
+
+
+def _print_review_calibration(report: dict[str, Any], limit: float, applied: bool,
+                              apply: bool) -> None:
+    typer.echo(f"{report['collection']}: {report['answered'] + report['not_covered']} "
+               f"labelled questions, {report['answered']} the documents answer, "
+               f"{report['not_covered']} not covered.")
+    typer.echo(f"  before ({_settings(report['current'])}): {_rates_line(report['current'])}")
+    best = report["suggested"]
+    if best is None:
+        typer.echo(f"  no suggestion: {report['problem']}.")
+        return
+    typer.echo(f"  after, suggested (at most {limit:.0%} wrongly declined; "
+               f"{_settings(best)}): {_rates_line(best)}")
+    if applied:
+        typer.echo("  applied: the bot uses them for this collection within seconds.")
+    elif not apply:
+        typer.echo("  to store them for this collection, run again with --apply.")
 
 
 def _settings(thresholds: dict[str, Any]) -> str:

@@ -57,7 +57,9 @@ class Thresholds:
     ``word_match`` (``grounding.TermGrounder.matches``), or ``offered_match`` when it asks
     whether something exists or is offered. The defaults were chosen on this project's
     evaluation sets; ``codesign knowledge calibrate`` finds an agency's own from questions
-    about its documents, set with the ``CODESIGN_ANSWER_*`` variables (``from_env``).
+    about its documents, set with the ``CODESIGN_ANSWER_*`` variables (``from_env``), or
+    from reviewers' labels (``--from-reviews --apply``), stored per collection
+    (``collection_thresholds``).
     """
 
     similarity: float = COVERED_THRESHOLD

@@ -14,7 +14,9 @@ from bot.web.routes import (
     admin,
     api_docs,
     audit,
+    calibration,
     exports,
+    gap_labels,
     gap_words,
     knowledge,
     login,
@@ -47,7 +49,8 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
-                   users, account, knowledge, gap_words, audit):
+                   users, account, knowledge, gap_words, gap_labels, calibration,
+                   audit):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

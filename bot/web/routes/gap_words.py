@@ -10,14 +10,14 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
-from bot.audit.trail import Action, Actor, record
+from bot.audit.trail import Action
 from bot.knowledge import glossaries
 from bot.knowledge.glossary import GlossaryError, parse_yaml
 from bot.knowledge.ingest import check_collection
 from bot.knowledge.text import folded
 from bot.review import gap_words
-from bot.web.auth import Admin, safe_next
-from bot.web.routes.review_common import DbSession, admin_router, flash
+from bot.web.auth import Admin
+from bot.web.routes.review_common import DbSession, admin_router, back_in_review, done, flash
 
 router = admin_router()
 GAPS_PATH = "/review/gaps"
@@ -27,9 +27,7 @@ HEADER = "# Words residents use (left) for the words the documents use (right).\
 
 def _back(target: str) -> RedirectResponse:
     """303 to ``target`` when it is a page of the review area, else the gaps page."""
-    page = safe_next(target[:1000]) if target else ""
-    return RedirectResponse(page if page.startswith("/review/") else GAPS_PATH,
-                            status_code=303)
+    return back_in_review(target, GAPS_PATH)
 
 
 def _checked(request: Request, collection: str, word: str) -> tuple[str, str] | None:
@@ -89,14 +87,12 @@ def map_word(request: Request, session: DbSession, admin: Admin,
     except GlossaryError as exc:
         flash(request, f"“{word}” was not added: {exc}.", "error")
         return _back(next)
-    record(session, Actor.staff(admin), Action.KNOWLEDGE_GAP_WORD, f"{collection}/{word}",
-           change="map", entries=entries)
-    session.commit()
     message = f"Added “{word}: {term}” to the glossary of {collection}."
     if not gap_words.uses(gap_words.document_words(session, collection), term):
         message += (f" Note: the documents of {collection} do not use “{term}”, so the "
                     "bot will not find an answer with it until they do.")
-    flash(request, message + " The bot uses it within a few seconds.")
+    done(request, session, admin, Action.KNOWLEDGE_GAP_WORD, f"{collection}/{word}",
+         message + " The bot uses it within a few seconds.", change="map", entries=entries)
     return _back(next)
 
 
@@ -112,10 +108,8 @@ def not_offered(request: Request, session: DbSession, admin: Admin,
     if not gap_words.mark_not_offered(session, collection, word, admin.email):
         flash(request, f"“{word}” was already marked “not something we do” in {collection}.")
         return _back(next)
-    record(session, Actor.staff(admin), Action.KNOWLEDGE_GAP_WORD, f"{collection}/{word}",
-           change="not_offered")
-    session.commit()
-    flash(request, f"Marked “{word}” as not something we do ({collection}).")
+    done(request, session, admin, Action.KNOWLEDGE_GAP_WORD, f"{collection}/{word}",
+         f"Marked “{word}” as not something we do ({collection}).", change="not_offered")
     return _back(next)
 
 
@@ -132,8 +126,6 @@ def undo(request: Request, session: DbSession, admin: Admin,
         flash(request, f"“{word}” was not marked in {collection}: nothing was changed.",
               "error")
         return _back(next)
-    record(session, Actor.staff(admin), Action.KNOWLEDGE_GAP_WORD, f"{collection}/{word}",
-           change="undo")
-    session.commit()
-    flash(request, f"“{word}” is listed again ({collection}).")
+    done(request, session, admin, Action.KNOWLEDGE_GAP_WORD, f"{collection}/{word}",
+         f"“{word}” is listed again ({collection}).", change="undo")
     return _back(next)

@@ -14,6 +14,8 @@ from bot.review.conversations import channels_of
 from bot.store.models import Question
 from bot.web.auth import Reviewer
 from bot.web.render import render
+from bot.web.routes import calibration
+from bot.web.routes.gap_labels import labels_context
 from bot.web.routes.review_common import (
     DbSession,
     back,
@@ -135,13 +137,16 @@ def add_tag(slug: str, request: Request, session: DbSession, _user: Reviewer,
 
 @router.get("/gaps", response_class=HTMLResponse)
 def all_gaps(request: Request, session: DbSession, _user: Reviewer,
-             word: str = "") -> HTMLResponse:
+             word: str = "", job: str = "") -> HTMLResponse:
     """Unanswered service questions of every consultation (and outside them), grouped,
-    and the words the documents don't use; ``word``: only the questions using it."""
+    the words the documents don't use, and the questions to label for calibration;
+    ``word``: only the questions using it; ``job``: a calibration job to show."""
     shown = gap_words.normalised_word(word) if word else None
     return render(request, "gaps.html", {
         "c": None, "gaps": gaps.knowledge_gaps(session, word=shown), "word": shown,
-        "gap_words": gap_words.gap_words(session), "here": "/review/gaps"})
+        "gap_words": gap_words.gap_words(session), "here": "/review/gaps",
+        **labels_context(session, None),
+        "calibrating": calibration.shown(request.app.state.jobs, job[:100])})
 
 
 @router.get("/c/{slug}/gaps", response_class=HTMLResponse)
@@ -155,4 +160,5 @@ def consultation_gaps(slug: str, request: Request, session: DbSession,
         "c": found, "version": found.current_version, "word": shown,
         "gaps": gaps.knowledge_gaps(session, found.id, word=shown),
         "gap_words": gap_words.gap_words(session, found.id),
-        "here": f"/review/c/{found.slug}/gaps"})
+        "here": f"/review/c/{found.slug}/gaps", **labels_context(session, found.id),
+        "calibrating": None})

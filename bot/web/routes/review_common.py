@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from bot.audit.trail import Action, Actor, DetailValue, StaffLike, record
 from bot.consultations.schema import SLUG_RE
 from bot.store.models import Consultation
 from bot.store.repository import get_consultation
@@ -57,6 +58,24 @@ def pop_flashes(request: Request) -> list[tuple[str, str]]:
 def back(target: str | None, default: str) -> RedirectResponse:
     """Redirect (303, after a form) to ``target`` when it is in the review area."""
     return RedirectResponse(safe_next(target) if target else default, status_code=303)
+
+
+def back_in_review(target: str, default: str) -> RedirectResponse:
+    """303 (after a form) to ``target`` when it is a page of the review area, else to
+    ``default``."""
+    page = safe_next(target[:1000]) if target else ""
+    return RedirectResponse(page if page.startswith("/review/") else default,
+                            status_code=303)
+
+
+def done(request: Request, session: Session, user: StaffLike, action: Action, target: str,
+         message: str, **detail: DetailValue) -> None:
+    """What a review form does once its change is made: record ``action`` in the audit
+    trail (same transaction), commit, and tell the user ``message`` on the next page.
+    ``detail`` holds small facts only, never citizen text."""
+    record(session, Actor.staff(user), action, target, **detail)
+    session.commit()
+    flash(request, message)
 
 
 def parse_day(value: str) -> date | None:
