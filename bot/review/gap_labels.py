@@ -85,14 +85,18 @@ def _documents(session: Session, hits: list[dict[str, object]]) -> dict[int, str
     return {row.id: f"{row.collection}/{row.path}" for row in rows}
 
 
-def choices(session: Session, query: KnowledgeQuery) -> list[PassageChoice]:
+def choices(session: Session, query: KnowledgeQuery,
+            known: dict[int, str] | None = None) -> list[PassageChoice]:
     """The documents of the passages the bot found for ``query`` (best first, one per
-    document), those still in the knowledge base."""
+    document), those still in the knowledge base (``known``: passage id -> document,
+    read when not given)."""
     hits = [h for h in query.hits or [] if isinstance(h, dict)]
-    known = _documents(session, hits)
+    if known is None:
+        known = _documents(session, hits)
     found: dict[str, PassageChoice] = {}
     for hit in hits:
-        source = known.get(hit.get("passage_id"))  # type: ignore[arg-type]
+        passage_id = hit.get("passage_id")
+        source = known.get(passage_id) if isinstance(passage_id, int) else None
         if source is not None and source not in found:
             found[source] = PassageChoice(source, str(hit.get("title") or ""),
                                           str(hit.get("section") or ""))
@@ -124,16 +128,19 @@ def _labelable_query(consultation_id: int | None):  # type: ignore[no-untyped-de
 def labelable(session: Session, consultation_id: int | None = None,
               limit: int = LIMIT) -> list[Labelable]:
     """The latest ``limit`` disputed or passed-on questions (of one consultation, or all),
-    most recent first, with the passages to choose from and their current labels."""
+    most recent first, with the passages to choose from and their current labels (three
+    queries)."""
     rows = list(session.scalars(_labelable_query(consultation_id).order_by(
         KnowledgeQuery.asked_at.desc(), KnowledgeQuery.id.desc()).limit(limit)))
     labels = {label.query_id: (label, email) for label, email in session.execute(
         select(KnowledgeLabel, User.email).outerjoin(User, KnowledgeLabel.labelled_by == User.id)
         .where(KnowledgeLabel.query_id.in_([r.id for r in rows])))} if rows else {}
+    known = _documents(session, [h for row in rows for h in row.hits or []
+                                 if isinstance(h, dict)])
     items = []
     for row in rows:
         item = Labelable(row.id, " ".join(row.text.split()), row.asked_at, bool(row.disputed),
-                         bool(row.forwarded), choices(session, row))
+                         bool(row.forwarded), choices(session, row, known))
         if row.id in labels:
             stored, email = labels[row.id]
             item.label, item.source, item.collection = stored.label, stored.source, \

@@ -184,3 +184,16 @@ def test_migration_0012_up_and_down(sqlite_url: str) -> None:
     command.downgrade(config, "0011")
     assert not {"knowledge_labels", "knowledge_thresholds"} & tables()
     assert "knowledge_gap_words" in tables()
+
+
+def test_knowledge_search_decides_with_the_stored_thresholds(cli: CliRunner,
+                                                             kb: tuple[str, Path]) -> None:
+    from bot.cli.main import app
+
+    url, _ = kb
+    assert cli.invoke(app, ["knowledge", "search", ANSWERED, "-c", "libraries"]
+                      ).output.startswith("covered: yes")
+    with session_scope(url) as session:
+        collection_thresholds.save(session, "libraries", STRICT, "cli:someone")
+    assert cli.invoke(app, ["knowledge", "search", ANSWERED, "-c", "libraries"]
+                      ).output.startswith("covered: no")
