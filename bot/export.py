@@ -21,7 +21,7 @@ from bot.store.models import Answer, ConsultationVersion, Participation, Questio
 CSV_COLUMNS = [
     "consultation", "version", "participation_id", "participant", "channel", "status",
     "question_id", "question_position", "question_type", "question_text", "answer_status",
-    "value", "raw_text", "answered_at", "updated_at", "quote_consent", "tags",
+    "value", "raw_text", "answered_at", "updated_at", "quote_consent", "tags", "weight",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 500
@@ -110,8 +110,18 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _weights(session: Session, consultation_id: int) -> dict[int, float] | None:
+    """Each participation's weight to the population, or None when there is none to
+    weight by (``bot.review.participants``; imported here, as it brings pandas)."""
+    from bot.review.participants import weights_of
+
+    return weights_of(session, consultation_id)
+
+
 def write_json(session: Session, consultation_id: int, slug: str, out: TextIO) -> int:
-    """Write a JSON array, one record per participation; returns the record count."""
+    """Write a JSON array, one record per participation; returns the record count.
+    ``weight`` is the participation's weight to the population (null when none)."""
+    weights = _weights(session, consultation_id)
     out.write("[")
     count = 0
     for participation, pairs in _batched(session, consultation_id):
@@ -125,6 +135,7 @@ def write_json(session: Session, consultation_id: int, slug: str, out: TextIO) -
             "started_at": _iso(participation.started_at),
             "finished_at": _iso(participation.finished_at),
             "quote_consent": participation.quote_consent,
+            "weight": round(weights[participation.id], 6) if weights else None,
         }
         answers: dict[str, Any] = {q["id"]: None for q in
                                    participation.version.definition["questions"]}
@@ -146,7 +157,9 @@ def spreadsheet_cell(value: Any) -> Any:
 
 
 def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[dict[str, Any]]:
-    """One dict per visible answer, keyed by ``CSV_COLUMNS`` (streams in batches)."""
+    """One dict per visible answer, keyed by ``CSV_COLUMNS`` (streams in batches);
+    ``weight`` is empty when the consultation has no population to weight to."""
+    weights = _weights(session, consultation_id)
     for batch in _batches(session, consultation_id):
         shown = [(participation, _visible(participation, pairs)) for participation, pairs in batch]
         tags = _tags_of(session, [participation.id for participation, _ in batch])
@@ -160,6 +173,7 @@ def answer_rows(session: Session, consultation_id: int, slug: str) -> Iterator[d
                 "status": participation.status,
                 "quote_consent": "" if participation.quote_consent is None else
                 str(participation.quote_consent).lower(),
+                "weight": round(weights[participation.id], 6) if weights else "",
             }
             for question, answer in visible:
                 value = answer.value

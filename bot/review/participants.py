@@ -126,22 +126,56 @@ def _weighted(session: Session, consultation_id: int, questions: list[Question],
     return results
 
 
-def who_took_part(session: Session, consultation_id: int) -> WhoTookPart | None:
-    """The figures of ``consultation_id`` (None when it does not exist)."""
+@dataclass(frozen=True)
+class _Weighed:
+    population: dict[str, Any]
+    questions: list[Question]
+    profile_questions: list[Question]
+    people: list[_Person]
+    raking: Raking
+
+    @property
+    def weights(self) -> dict[int, float]:
+        return {p.participation_id: w
+                for p, w in zip(self.people, self.raking.weights, strict=True)}
+
+
+def _weigh(session: Session, consultation_id: int) -> _Weighed | None:
     consultation = session.get(Consultation, consultation_id)
     if consultation is None or consultation.current_version is None:
         return None
     definition: dict[str, Any] = consultation.current_version.definition
-    population = (definition.get("population") or {})
-    shares: dict[str, dict[str, float]] = population.get("dimensions") or {}
+    population: dict[str, Any] = definition.get("population") or {}
     questions = current_questions(session, consultation_id)
     profile_questions = [q for q in questions if q.definition.get("profile")]
     people = _people(session, consultation_id,
                      {q.key: q.definition["profile"] for q in profile_questions})
     known = [{d: (v if v != PREFER_NOT else None) for d, v in p.profile.items()}
              for p in people]
-    raking = rake(known, shares)
-    weights = {p.participation_id: w for p, w in zip(people, raking.weights, strict=True)}
+    return _Weighed(population, questions, profile_questions, people,
+                    rake(known, population.get("dimensions") or {}))
+
+
+def weights_of(session: Session, consultation_id: int) -> dict[int, float] | None:
+    """Each participation's weight to the population (for the exports), or None when the
+    consultation has nothing to weight by (no population, or nobody answered a profile
+    question)."""
+    weighed = _weigh(session, consultation_id)
+    if weighed is None or not weighed.raking.dimensions:
+        return None
+    return weighed.weights
+
+
+def who_took_part(session: Session, consultation_id: int) -> WhoTookPart | None:
+    """The figures of ``consultation_id`` (None when it does not exist)."""
+    weighed = _weigh(session, consultation_id)
+    if weighed is None:
+        return None
+    population, people = weighed.population, weighed.people
+    shares: dict[str, dict[str, float]] = population.get("dimensions") or {}
+    profile_questions, raking, weights = weighed.profile_questions, weighed.raking, \
+        weighed.weights
+    questions = weighed.questions
     channels = Counter(p.channel for p in people)
     return WhoTookPart(
         participants=len(people),
@@ -162,7 +196,7 @@ def as_json(figures: WhoTookPart) -> dict[str, Any]:
     """The figures as plain JSON (the API and the JSON export)."""
     def dimension(d: DimensionComparison) -> dict[str, Any]:
         return {"dimension": d.dimension, "answered": d.answered,
-                "preferred_not_to_say": d.preferred_not, "chi_square": _finite(d.chi_square),
+                "preferred_not_to_say": d.preferred_not, "chi_square": d.chi_square,
                 "p_value": d.p_value, "few_expected": d.few_expected,
                 "categories": [{"name": c.name, "count": c.count,
                                 "sample_share": c.sample_share,
@@ -182,7 +216,3 @@ def as_json(figures: WhoTookPart) -> dict[str, Any]:
                               "options": [{"option": o, "share": s, "weighted_share": w}
                                           for o, s, w in r.rows]} for r in figures.weighted],
     }
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or value == float("inf") else value

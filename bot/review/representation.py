@@ -8,7 +8,6 @@ store.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -88,9 +87,10 @@ def compare(dimension: str, counts: Mapping[str, int], population: Mapping[str, 
     expected = [answered * (c.population_share or 0.0) for c in tested]
     few = any(e < MIN_EXPECTED for e in expected)
     if any(c.count for c in categories if not c.population_share):
-        # Counted where the population has nobody: as far from it as can be.
+        # Counted where the population has nobody: as far from it as can be (no
+        # statistic is computed: p is 0).
         return DimensionComparison(dimension, categories, answered, preferred_not,
-                                   math.inf, 0.0, few)
+                                   None, 0.0, few)
     statistic, p_value = chisquare([c.count for c in tested], expected)
     return DimensionComparison(dimension, categories, answered, preferred_not,
                                float(statistic), float(p_value), few)

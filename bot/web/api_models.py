@@ -309,3 +309,74 @@ class TranscriptOut(BaseModel):
     messages: list[MessageOut]
     service_questions: list[ServiceQuestionOut]
     answers: list[GivenAnswerOut]
+
+
+class CategoryOut(BaseModel):
+    """One category of a profile dimension: participants against the population."""
+
+    name: str
+    count: int = Field(ge=0)
+    sample_share: float | None = Field(description="Share of those who answered the "
+                                                   "question (Prefer not to say excluded)")
+    population_share: float | None
+    index: float | None = Field(description="sample_share / population_share")
+    flag: str | None = Field(description="'under' (index below 0.8), 'over' (above 1.25) "
+                                         "or null")
+
+
+class DimensionOut(BaseModel):
+    """One profile dimension (age_band, area, …) with a chi-square goodness-of-fit test of
+    the participants' answers against the population."""
+
+    dimension: str
+    answered: int = Field(ge=0)
+    preferred_not_to_say: int = Field(ge=0)
+    chi_square: float | None
+    p_value: float | None
+    few_expected: bool = Field(description="Some category expects fewer than 5 "
+                                           "participants: the test is unreliable")
+    categories: list[CategoryOut]
+
+
+class PopulationOut(BaseModel):
+    """Where the population figures come from."""
+
+    title: str | None
+    source: str | None
+
+
+class WeightingOut(BaseModel):
+    """The raking of participants to the population over the listed dimensions."""
+
+    dimensions: list[str]
+    effective_sample_size: float
+    largest_weight: float
+    warnings: list[str]
+
+
+class WeightedOption(BaseModel):
+    option: str
+    share: float
+    weighted_share: float
+
+
+class WeightedQuestion(BaseModel):
+    """A choice or scale question's results, unweighted and weighted to the population."""
+
+    question: str
+    text: str
+    answered: int = Field(ge=0)
+    options: list[WeightedOption]
+
+
+class ParticipantsOut(BaseModel):
+    """Who took part: each profile dimension against the population, overall and per
+    channel, and the results weighted to the population."""
+
+    participants: int = Field(ge=0)
+    population: PopulationOut
+    channels: dict[str, int]
+    dimensions: list[DimensionOut]
+    by_channel: dict[str, list[DimensionOut]]
+    weighting: WeightingOut
+    weighted_results: list[WeightedQuestion]

@@ -20,6 +20,7 @@ from bot.web.routes import (
     gap_words,
     knowledge,
     login,
+    participants,
     review,
     themes,
     tokens,
@@ -50,7 +51,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
                    users, account, knowledge, gap_words, gap_labels, calibration,
-                   audit):
+                   participants, audit):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -577,6 +577,7 @@ def test_openapi_schema_describes_every_endpoint(api: Api) -> None:
         ("get", "/consultations/{slug}/transcripts"),
         ("get", "/consultations/{slug}/transcripts/{participation_id}"),
         ("get", "/consultations/{slug}/exports/{format}"),
+        ("get", "/consultations/{slug}/participants"),
     }
     found = {(method, path.removeprefix(API)) for path, item in paths.items()
              for method in item}

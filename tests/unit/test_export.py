@@ -167,7 +167,8 @@ def test_json_participation_fields(data: dict[str, Any]) -> None:
     datetime.fromisoformat(ben["started_at"])
     assert set(ann) == {"consultation", "version", "participation_id", "participant",
                         "channel", "status", "started_at", "finished_at", "quote_consent",
-                        "answers"}
+                        "weight", "answers"}
+    assert ann["weight"] is None  # no population to weight to
 
 
 def test_json_participants_are_pseudonymous(data: dict[str, Any]) -> None:
@@ -224,7 +225,7 @@ def test_csv_header_is_the_stable_columns(data: dict[str, Any]) -> None:
         "consultation", "version", "participation_id", "participant", "channel", "status",
         "question_id", "question_position", "question_type", "question_text",
         "answer_status", "value", "raw_text", "answered_at", "updated_at", "quote_consent",
-        "tags",
+        "tags", "weight",
     ]
     assert all(len(row) == len(CSV_COLUMNS) for row in raw)
 

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from bot import export
 from bot.audit.trail import Action, Actor, record
 from bot.consultations.schema import SLUG_RE
-from bot.review import coding, conversations, gaps, outcomes, stats, theme_store
+from bot.review import coding, conversations, gaps, outcomes, participants, stats, theme_store
 from bot.review.coding import AnswerFilter, CodingError
 from bot.store import repository
 from bot.store.db import session_scope
@@ -48,6 +48,7 @@ from bot.web.api_models import (
     OpenAnswerOut,
     OptionCount,
     OutcomeOut,
+    ParticipantsOut,
     PassageOut,
     Problem,
     QuestionOut,
@@ -371,6 +372,17 @@ def consultation_gaps(slug: Slug, session: DbSession) -> list[GapOut]:
     """Service questions asked during this consultation that the documents could not
     answer, grouped by meaning, largest group first."""
     return _gaps(session, _consultation(session, slug).id)
+
+
+@router.get("/consultations/{slug}/participants", response_model=ParticipantsOut,
+            responses=NOT_FOUND, summary="Who took part, against the population")
+def who_took_part(slug: Slug, session: DbSession) -> ParticipantsOut:
+    """Each profile dimension's share of participants against the population's (overall
+    and per channel), with the representation index and a goodness-of-fit test, and the
+    choice and scale results weighted to the population by raking."""
+    figures = participants.who_took_part(session, _consultation(session, slug).id)
+    assert figures is not None  # the consultation exists
+    return ParticipantsOut.model_validate(participants.as_json(figures))
 
 
 # ---------------------------------------------------------------------------- transcripts
