@@ -22,6 +22,8 @@ echo
 echo
 .venv/bin/python -m bench.review_pages
 echo
+.venv/bin/python -m bench.who_took_part
+echo
 .venv/bin/python -m bench.load --mode both --think 0-5
 echo
 .venv/bin/python -m bench.faults

@@ -9,11 +9,13 @@ current version names.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from bot.consultations.population import PREFER_NOT
@@ -57,25 +59,43 @@ class _Person:
     profile: dict[str, str | None]
 
 
+def _versions(consultation_id: int) -> Any:
+    return select(ConsultationVersion.id).where(
+        ConsultationVersion.consultation_id == consultation_id)
+
+
+def _answered(session: Session, consultation_id: int,
+              keys: list[str]) -> Iterator[tuple[int, str, list[str]]]:
+    """(participation id, question key, chosen values) of every answer (not skipped) to
+    these question keys, in any version. The stored JSON is read as text and decoded once
+    per distinct value: a few dozen, where the rows are tens of thousands."""
+    decoded: dict[str, list[str]] = {}
+    rows = session.connection().execute(
+        select(Answer.participation_id, Question.key, cast(Answer.value, Text))
+        .join(Question, Question.id == Answer.question_id)
+        .where(Question.version_id.in_(_versions(consultation_id)),
+               Question.key.in_(keys), Answer.status == "answered")).all()
+    for pid, key, stored in rows:
+        items = decoded.get(stored)
+        if items is None:
+            value = json.loads(stored) if stored is not None else None
+            items = decoded[stored] = [str(v) for v in
+                                       (value if isinstance(value, list) else [value])
+                                       if v is not None]
+        yield pid, key, items
+
+
 def _people(session: Session, consultation_id: int,
             profiles: dict[str, str]) -> list[_Person]:
     """Every participation with its channel and profile answers (key -> dimension)."""
-    versions = select(ConsultationVersion.id).where(
-        ConsultationVersion.consultation_id == consultation_id)
     people = {pid: _Person(pid, channel, {d: None for d in profiles.values()})
-              for pid, channel in session.execute(
+              for pid, channel in session.connection().execute(
                   select(Participation.id, Participation.channel)
-                  .where(Participation.version_id.in_(versions))
-                  .order_by(Participation.id))}
-    if profiles:
-        for pid, key, status, value in session.execute(
-                select(Answer.participation_id, Question.key, Answer.status, Answer.value)
-                .join(Question, Question.id == Answer.question_id)
-                .where(Question.version_id.in_(versions), Question.key.in_(list(profiles)))):
-            if status == "answered" and isinstance(value, str) and value != PREFER_NOT:
-                people[pid].profile[profiles[key]] = value
-            elif status == "answered" and value == PREFER_NOT:
-                people[pid].profile[profiles[key]] = PREFER_NOT
+                  .where(Participation.version_id.in_(_versions(consultation_id)))
+                  .order_by(Participation.id)).all()}
+    for pid, key, items in _answered(session, consultation_id, list(profiles)):
+        if items:
+            people[pid].profile[profiles[key]] = items[0]
     return list(people.values())
 
 
@@ -98,16 +118,9 @@ def _weighted(session: Session, consultation_id: int, questions: list[Question],
     wanted = [q for q in questions if q.type != "open" and not q.definition.get("profile")]
     if not wanted:
         return []
-    versions = select(ConsultationVersion.id).where(
-        ConsultationVersion.consultation_id == consultation_id)
     picks: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)
-    for pid, key, value in session.execute(
-            select(Answer.participation_id, Question.key, Answer.value)
-            .join(Question, Question.id == Answer.question_id)
-            .where(Question.version_id.in_(versions), Answer.status == "answered",
-                   Question.key.in_([q.key for q in wanted]))):
-        items = value if isinstance(value, list) else [value]
-        picks[key].append((pid, [str(v) for v in items]))
+    for pid, key, items in _answered(session, consultation_id, [q.key for q in wanted]):
+        picks[key].append((pid, items))
     results = []
     for question in wanted:
         answers = picks.get(question.key, [])
