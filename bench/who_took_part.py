@@ -126,7 +126,7 @@ def timed(call: object, runs: int = RUNS) -> list[float]:
 def main() -> None:
     from fastapi.testclient import TestClient
 
-    from bot.review.participants import _people, who_took_part
+    from bot.review.participants import who_took_part
     from bot.review.weighting import rake
     from bot.store.db import session_scope
     from bot.web import WebSettings, create_app
@@ -155,10 +155,9 @@ def main() -> None:
             consultation_id = session.execute(text("select id from consultations")).scalar_one()
             result = who_took_part(session, consultation_id)
             assert result is not None
-            mapping = {d: d for d in POPULATION}
-            people = _people(session, consultation_id, mapping)
-        profiles = [{d: (v if v != "Prefer not to say" else None)
-                     for d, v in p.profile.items()} for p in people]
+        rng = random.Random(7)
+        profiles = [{d: rng.choices(list(shares), list(shares.values()))[0]
+                     for d, shares in SAMPLE.items()} for _ in range(PARTICIPATIONS)]
         figures["rake"] = summary(timed(lambda: rake(profiles, POPULATION)))
     target = f"target p95 ≤ {TARGET_PAGE_P95_MS:.0f} ms"
     print(f"  review page      {latency(figures['page'])}   {target}")

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from bot.consultations.population import PREFER_NOT
@@ -47,16 +46,11 @@ class WhoTookPart:
     by_channel: dict[str, list[DimensionComparison]]
     channels: dict[str, int]
     raking: Raking
-    #: participation id -> weight (1 for everyone when there is nothing to weight by).
-    weights: dict[int, float]
     weighted: list[WeightedResult]
 
 
-@dataclass(frozen=True)
-class _Person:
-    participation_id: int
-    channel: str
-    profile: dict[str, str | None]
+#: One value per profile dimension (in the profile questions' order); None: no answer.
+Profile = tuple[str | None, ...]
 
 
 def _versions(consultation_id: int) -> Any:
@@ -64,78 +58,133 @@ def _versions(consultation_id: int) -> Any:
         ConsultationVersion.consultation_id == consultation_id)
 
 
-def _answered(session: Session, consultation_id: int,
-              keys: list[str]) -> Iterator[tuple[int, str, list[str]]]:
-    """(participation id, question key, chosen values) of every answer (not skipped) to
-    these question keys, in any version. The stored JSON is read as text and decoded once
-    per distinct value: a few dozen, where the rows are tens of thousands."""
-    decoded: dict[str, list[str]] = {}
-    rows = session.connection().execute(
-        select(Answer.participation_id, Question.key, cast(Answer.value, Text))
-        .join(Question, Question.id == Answer.question_id)
-        .where(Question.version_id.in_(_versions(consultation_id)),
-               Question.key.in_(keys), Answer.status == "answered")).all()
-    for pid, key, stored in rows:
-        items = decoded.get(stored)
-        if items is None:
+class _Decoder:
+    """Stored JSON text -> its values, decoded once per distinct text (a few dozen texts
+    where the rows are tens of thousands)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str | None, list[str]] = {}
+
+    def values(self, stored: str | None) -> list[str]:
+        found = self._seen.get(stored)
+        if found is None:
             value = json.loads(stored) if stored is not None else None
-            items = decoded[stored] = [str(v) for v in
-                                       (value if isinstance(value, list) else [value])
-                                       if v is not None]
-        yield pid, key, items
+            found = self._seen[stored] = [str(v) for v in (
+                value if isinstance(value, list) else [value]) if v is not None]
+        return found
+
+    def first(self, stored: str | None) -> str | None:
+        values = self.values(stored)
+        return values[0] if values else None
 
 
-def _people(session: Session, consultation_id: int,
-            profiles: dict[str, str]) -> list[_Person]:
-    """Every participation with its channel and profile answers (key -> dimension)."""
-    people = {pid: _Person(pid, channel, {d: None for d in profiles.values()})
-              for pid, channel in session.connection().execute(
-                  select(Participation.id, Participation.channel)
-                  .where(Participation.version_id.in_(_versions(consultation_id)))
-                  .order_by(Participation.id)).all()}
-    for pid, key, items in _answered(session, consultation_id, list(profiles)):
-        if items:
-            people[pid].profile[profiles[key]] = items[0]
-    return list(people.values())
+def _profile_table(consultation_id: int, keys: list[str]) -> Any:
+    """Per participation, the stored answer text of each profile question (columns d0…,
+    in ``keys`` order); participations without any profile answer have no row."""
+    columns = [func.max(case((Question.key == key, cast(Answer.value, Text)))).label(f"d{i}")
+               for i, key in enumerate(keys)]
+    return (select(Answer.participation_id.label("pid"), *columns)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Question.version_id.in_(_versions(consultation_id)),
+                   Question.key.in_(keys), Answer.status == "answered")
+            .group_by(Answer.participation_id).subquery())
 
 
-def _comparisons(people: list[_Person], questions: list[Question],
+def _groups(session: Session, consultation_id: int,
+            keys: list[str]) -> Counter[tuple[str, Profile]]:
+    """How many participations share each (channel, profile): one grouped query."""
+    decode = _Decoder()
+    versions = Participation.version_id.in_(_versions(consultation_id))
+    if not keys:
+        return Counter({(channel, ()): int(n) for channel, n in session.connection().execute(
+            select(Participation.channel, func.count()).where(versions)
+            .group_by(Participation.channel))})
+    table = _profile_table(consultation_id, keys)
+    dims = [table.c[f"d{i}"] for i in range(len(keys))]
+    rows = session.connection().execute(
+        select(Participation.channel, *dims, func.count())
+        .outerjoin(table, table.c.pid == Participation.id).where(versions)
+        .group_by(Participation.channel, *dims)).all()
+    groups: Counter[tuple[str, Profile]] = Counter()
+    for channel, *stored, count in rows:
+        groups[(channel, tuple(decode.first(v) for v in stored))] += int(count)
+    return groups
+
+
+def _rake(profiles: Counter[Profile], dimensions: list[str],
+          population: dict[str, dict[str, float]]) -> tuple[Raking, dict[Profile, float]]:
+    """Rake one row per participant; everyone with the same profile gets the same weight,
+    returned per profile."""
+    order = list(profiles)
+    rows = [{d: (v if v != PREFER_NOT else None) for d, v in zip(dimensions, profile,
+                                                                  strict=True)}
+            for profile in order for _ in range(profiles[profile])]
+    raking = rake(rows, population)
+    weights: dict[Profile, float] = {}
+    at = 0
+    for profile in order:
+        weights[profile] = raking.weights[at] if profiles[profile] else 1.0
+        at += profiles[profile]
+    return raking, weights
+
+
+def _comparisons(profiles: Counter[Profile], questions: list[Question],
                  population: dict[str, dict[str, float]]) -> list[DimensionComparison]:
     found = []
-    for question in questions:
+    for i, question in enumerate(questions):
         dimension = question.definition["profile"]
-        values = [p.profile.get(dimension) for p in people]
-        counts = Counter(v for v in values if v and v != PREFER_NOT)
+        counts: Counter[str] = Counter()
+        for profile, n in profiles.items():
+            value = profile[i]
+            if value is not None:
+                counts[value] += n
+        preferred_not = counts.pop(PREFER_NOT, 0)
         found.append(compare(dimension, counts, population.get(dimension),
-                             preferred_not=sum(v == PREFER_NOT for v in values),
+                             preferred_not=preferred_not,
                              order=[o for o in options(question) if o != PREFER_NOT]))
     return found
 
 
 def _weighted(session: Session, consultation_id: int, questions: list[Question],
-              weights: dict[int, float]) -> list[WeightedResult]:
-    """Choice and scale questions (not the profile ones): shares unweighted and weighted."""
+              keys: list[str], weights: dict[Profile, float]) -> list[WeightedResult]:
+    """Choice and scale questions (not the profile ones): shares unweighted and weighted,
+    from the answers grouped by value and profile (one query)."""
     wanted = [q for q in questions if q.type != "open" and not q.definition.get("profile")]
     if not wanted:
         return []
-    picks: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)
-    for pid, key, items in _answered(session, consultation_id, [q.key for q in wanted]):
-        picks[key].append((pid, items))
+    decode = _Decoder()
+    plain: dict[str, Counter[str]] = defaultdict(Counter)
+    weighted: dict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+    answered: Counter[str] = Counter()
+    total: defaultdict[str, float] = defaultdict(float)
+    dims: list[Any] = []
+    query = (select(Question.key, cast(Answer.value, Text))
+             .join(Question, Question.id == Answer.question_id)
+             .where(Question.version_id.in_(_versions(consultation_id)),
+                    Question.key.in_([q.key for q in wanted]), Answer.status == "answered"))
+    if keys:
+        table = _profile_table(consultation_id, keys)
+        dims = [table.c[f"d{i}"] for i in range(len(keys))]
+        query = query.add_columns(*dims).outerjoin(table,
+                                                   table.c.pid == Answer.participation_id)
+    query = query.add_columns(func.count()).group_by(Question.key, cast(Answer.value, Text),
+                                                     *dims)
+    for row in session.connection().execute(query).all():
+        key, stored, count = str(row[0]), row[1], int(row[-1])
+        profile_text: tuple[str | None, ...] = tuple(row[2:-1])
+        weight = weights.get(tuple(decode.first(v) for v in profile_text), 1.0)
+        answered[key] += count
+        total[key] += count * weight
+        for item in decode.values(stored):
+            plain[key][item] += count
+            weighted[key][item] += count * weight
     results = []
     for question in wanted:
-        answers = picks.get(question.key, [])
-        plain: Counter[str] = Counter()
-        weighted: defaultdict[str, float] = defaultdict(float)
-        for pid, items in answers:
-            for item in items:
-                plain[item] += 1
-                weighted[item] += weights.get(pid, 1.0)
-        n = len(answers)
-        total = sum(weights.get(pid, 1.0) for pid, _ in answers)
-        order = options(question) + sorted(k for k in plain if k not in options(question))
-        results.append(WeightedResult(question.key, question.text, [
-            (o, plain[o] / n if n else 0.0, weighted[o] / total if total else 0.0)
-            for o in order], n))
+        key, n = question.key, answered[question.key]
+        order = options(question) + sorted(k for k in plain[key] if k not in options(question))
+        results.append(WeightedResult(key, question.text, [
+            (o, plain[key][o] / n if n else 0.0,
+             weighted[key][o] / total[key] if total[key] else 0.0) for o in order], n))
     return results
 
 
@@ -144,13 +193,20 @@ class _Weighed:
     population: dict[str, Any]
     questions: list[Question]
     profile_questions: list[Question]
-    people: list[_Person]
+    groups: Counter[tuple[str, Profile]]
     raking: Raking
+    weights: dict[Profile, float]
 
     @property
-    def weights(self) -> dict[int, float]:
-        return {p.participation_id: w
-                for p, w in zip(self.people, self.raking.weights, strict=True)}
+    def keys(self) -> list[str]:
+        return [q.key for q in self.profile_questions]
+
+    def profiles(self, channel: str | None = None) -> Counter[Profile]:
+        found: Counter[Profile] = Counter()
+        for (on, profile), n in self.groups.items():
+            if channel is None or on == channel:
+                found[profile] += n
+        return found
 
 
 def _weigh(session: Session, consultation_id: int) -> _Weighed | None:
@@ -161,12 +217,13 @@ def _weigh(session: Session, consultation_id: int) -> _Weighed | None:
     population: dict[str, Any] = definition.get("population") or {}
     questions = current_questions(session, consultation_id)
     profile_questions = [q for q in questions if q.definition.get("profile")]
-    people = _people(session, consultation_id,
-                     {q.key: q.definition["profile"] for q in profile_questions})
-    known = [{d: (v if v != PREFER_NOT else None) for d, v in p.profile.items()}
-             for p in people]
-    return _Weighed(population, questions, profile_questions, people,
-                    rake(known, population.get("dimensions") or {}))
+    groups = _groups(session, consultation_id, [q.key for q in profile_questions])
+    profiles: Counter[Profile] = Counter()
+    for (_, profile), n in groups.items():
+        profiles[profile] += n
+    raking, weights = _rake(profiles, [q.definition["profile"] for q in profile_questions],
+                            population.get("dimensions") or {})
+    return _Weighed(population, questions, profile_questions, groups, raking, weights)
 
 
 def weights_of(session: Session, consultation_id: int) -> dict[int, float] | None:
@@ -176,7 +233,14 @@ def weights_of(session: Session, consultation_id: int) -> dict[int, float] | Non
     weighed = _weigh(session, consultation_id)
     if weighed is None or not weighed.raking.dimensions:
         return None
-    return weighed.weights
+    decode = _Decoder()
+    table = _profile_table(consultation_id, weighed.keys)
+    rows = session.connection().execute(
+        select(Participation.id, *[table.c[f"d{i}"] for i in range(len(weighed.keys))])
+        .outerjoin(table, table.c.pid == Participation.id)
+        .where(Participation.version_id.in_(_versions(consultation_id)))).all()
+    return {pid: weighed.weights.get(tuple(decode.first(v) for v in stored), 1.0)
+            for pid, *stored in rows}
 
 
 def who_took_part(session: Session, consultation_id: int) -> WhoTookPart | None:
@@ -184,24 +248,23 @@ def who_took_part(session: Session, consultation_id: int) -> WhoTookPart | None:
     weighed = _weigh(session, consultation_id)
     if weighed is None:
         return None
-    population, people = weighed.population, weighed.people
+    population = weighed.population
     shares: dict[str, dict[str, float]] = population.get("dimensions") or {}
-    profile_questions, raking, weights = weighed.profile_questions, weighed.raking, \
-        weighed.weights
-    questions = weighed.questions
-    channels = Counter(p.channel for p in people)
+    channels: Counter[str] = Counter()
+    for (channel, _), n in weighed.groups.items():
+        channels[channel] += n
     return WhoTookPart(
-        participants=len(people),
+        participants=sum(channels.values()),
         population_source=population.get("source"),
         population_title=population.get("title"),
-        dimensions=_comparisons(people, profile_questions, shares),
-        by_channel={channel: _comparisons([p for p in people if p.channel == channel],
-                                          profile_questions, shares)
+        dimensions=_comparisons(weighed.profiles(), weighed.profile_questions, shares),
+        by_channel={channel: _comparisons(weighed.profiles(channel),
+                                          weighed.profile_questions, shares)
                     for channel in sorted(channels)},
         channels=dict(sorted(channels.items())),
-        raking=raking,
-        weights=weights,
-        weighted=_weighted(session, consultation_id, questions, weights),
+        raking=weighed.raking,
+        weighted=_weighted(session, consultation_id, weighed.questions, weighed.keys,
+                           weighed.weights),
     )
 
 

@@ -147,3 +147,26 @@ def test_exports_carry_each_participations_weight(stored: Stored) -> None:
     assert by_age["Under 65"] == pytest.approx(4 / 3)
     assert by_age["Prefer not to say"] == pytest.approx(1.0)
     assert sum(r["weight"] for r in json.loads(records.getvalue())) == pytest.approx(110)
+
+
+def test_someone_who_never_reached_the_profile_questions_counts_with_weight_one(
+        stored: Stored) -> None:
+    with session_scope(stored.url) as session:
+        consultation = repository.get_consultation(session, SLUG)
+        assert consultation is not None and consultation.current_version is not None
+        version_id = consultation.current_version.id
+        questions = repository.questions_by_key(session, version_id)
+        early = repository.start_participation(session, "early", version_id, "phone")
+        repository.save_answer(session, early.id, questions["use"].id, status="answered",
+                               value="Often", raw_text="often", message_id=None)
+        early_id = early.id
+    with session_scope(stored.url) as session:
+        figures = who_took_part(session, stored.consultation_id)
+        weights = weights_of(session, stored.consultation_id)
+    assert figures is not None and weights is not None
+    assert figures.participants == 111 and figures.channels["phone"] == 1
+    assert figures.dimensions[0].answered == 100  # unchanged
+    assert [c.count for c in figures.by_channel["phone"][0].categories] == [0, 0]
+    assert weights[early_id] == pytest.approx(1.0)
+    (use,) = figures.weighted
+    assert use.answered == 111
