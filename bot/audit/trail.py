@@ -56,6 +56,8 @@ class Action(StrEnum):
     KNOWLEDGE_THRESHOLDS = "knowledge.thresholds"
     BACKUP = "backup.take"
     RESTORE = "backup.restore"
+    RESPONSE_TAKE = "responses.take"
+    RESPONSE_IMPORT = "responses.import"
 
     @property
     def label(self) -> str:
@@ -86,6 +88,8 @@ LABELS: dict[Action, str] = {
     Action.PRIVACY_PURGE: "Purged data past retention",
     Action.BACKUP: "Backed up the installation",
     Action.RESTORE: "Restored a backup",
+    Action.RESPONSE_TAKE: "Took a response by phone or on paper",
+    Action.RESPONSE_IMPORT: "Imported responses from a file",
     Action.KNOWLEDGE_ADD: "Added service documents",
     Action.KNOWLEDGE_REMOVE: "Removed a service document",
     Action.KNOWLEDGE_GLOSSARY: "Changed a collection's glossary",

@@ -13,6 +13,7 @@ from bot.web.routes import (
     account,
     admin,
     api_docs,
+    assisted,
     audit,
     calibration,
     exports,
@@ -51,7 +52,7 @@ def install(app: FastAPI, settings: WebSettings) -> None:
     app.state.jobs = JobRunner(settings.database_url)
     for module in (login, review, transcripts, themes, exports, admin, api_docs, tokens,
                    users, account, knowledge, gap_words, gap_labels, calibration,
-                   participants, audit):
+                   participants, audit, assisted):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
