@@ -1,8 +1,10 @@
-"""The public pages: open consultations, one consultation with the chat, privacy notices."""
+"""The public pages: open consultations, one consultation with the chat, privacy notices,
+the accessibility statement."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -18,6 +20,12 @@ from bot.web.deps import DbSession, templates
 router = APIRouter(tags=["public"])
 
 Templates = Annotated[Jinja2Templates, Depends(templates)]
+
+#: When the accessibility statement was prepared and last reviewed, and the date of the
+#: test run its claims come from (tests/e2e/test_accessibility_e2e.py). Update both when
+#: the statement is reviewed.
+STATEMENT_PREPARED = date(2026, 12, 4)
+LAST_TESTED = date(2026, 12, 4)
 
 NOT_FOUND = "We could not find a consultation at this address. Please check the link."
 
@@ -74,6 +82,15 @@ def privacy(slug: str, request: Request, session: DbSession, pages: Templates) -
     found = _known(session, slug)
     return pages.TemplateResponse(request, "privacy.html", {"c": found, "chat": ChatConfig(
         privacy_url=str(request.url_for("privacy", slug=slug).path))})
+
+
+@router.get("/accessibility", response_class=HTMLResponse)
+def accessibility(request: Request, session: DbSession, pages: Templates) -> HTMLResponse:
+    """The accessibility statement, with whom to contact about each open consultation."""
+    listing = consultations.open_listing(session)
+    return pages.TemplateResponse(request, "accessibility.html", {
+        "consultations": listing, "agencies": sorted({c.agency for c in listing}),
+        "prepared": STATEMENT_PREPARED, "tested": LAST_TESTED, "chat": ChatConfig()})
 
 
 @router.get("/health", include_in_schema=False)

@@ -9,6 +9,7 @@
  *
  * Data attributes: data-socket-url (Rasa as the browser reaches it; required),
  * data-consultation (slug started when the chat opens), data-privacy-url,
+ * data-accessibility-url (default: the accessibility statement next to this script),
  * data-open="true" (open at once).
  *
  * Safety: everything the bot or the citizen wrote is inserted as text (textContent);
@@ -39,6 +40,8 @@
   var RETRY_MAX_MS = 120000;
   var UNAVAILABLE = "unavailable";
   var FOCUS_SETTLE_MS = 150;
+  // chat.css: on screens this narrow the open panel covers the whole page.
+  var COVERS_PAGE = "(max-width: 48rem)";
   var URL_RE = /https?:\/\/[^\s<>"'()]+[^\s<>"'().,;:!?]/g;
   var script = document.currentScript;
   var scriptUrl = script && script.src ? script.src : window.location.href;
@@ -227,6 +230,10 @@
       footer.appendChild(el("a", { href: this.options.privacyUrl, "class": "cs-privacy" },
                             "Privacy notice"));
     }
+    if (this.options.accessibilityUrl) {
+      footer.appendChild(el("a", { href: this.options.accessibilityUrl, "class": "cs-accessibility" },
+                            "Accessibility"));
+    }
     var end = el("button", { type: "button", "class": "cs-end" }, "End chat");
     end.addEventListener("click", function () { self.end(); });
     footer.appendChild(end);
@@ -242,6 +249,11 @@
     document.querySelectorAll("[data-codesign-open]").forEach(function (button) {
       button.addEventListener("click", function () { self.open(true); });
     });
+    if (window.matchMedia) {
+      var covers = window.matchMedia(COVERS_PAGE);
+      var update = function () { self.updateInert(); };
+      if (covers.addEventListener) covers.addEventListener("change", update);
+    }
     if (this.options.open || this.state.open) this.open(this.options.open);
     mark("codesign-chat-built");
   };
@@ -253,10 +265,34 @@
     this.launcher.setAttribute("aria-expanded", "true");
     this.root.classList.add("cs-open");
     this.state.open = true;
+    this.updateInert();
     this.store.save(this.state);
     this.scrollToEnd();
     this.connect();
     if (focusInput) this.focusInput();
+  };
+
+  /**
+   * While the open panel covers the whole page (phones, 200 % zoom), the page behind it is inert, as
+   * behind a modal dialog: the keyboard focus stays in the chat instead of moving to links
+   * hidden under it (WCAG 2.4.11), and screen readers skip the hidden page.
+   */
+  Chat.prototype.updateInert = function () {
+    var cover = !this.panel.hidden && !!window.matchMedia &&
+      window.matchMedia(COVERS_PAGE).matches;
+    for (var node = this.root; node.parentElement && node !== document.body;
+         node = node.parentElement) {
+      Array.prototype.forEach.call(node.parentElement.children, function (sibling) {
+        if (sibling === node) return;
+        if (cover && !sibling.inert) {
+          sibling.inert = true;
+          sibling.setAttribute("data-cs-inert", "");
+        } else if (!cover && sibling.hasAttribute("data-cs-inert")) {
+          sibling.inert = false;
+          sibling.removeAttribute("data-cs-inert");
+        }
+      });
+    }
   };
 
   Chat.prototype.close = function () {
@@ -265,6 +301,7 @@
     this.launcher.setAttribute("aria-expanded", "false");
     this.root.classList.remove("cs-open");
     this.state.open = false;
+    this.updateInert();
     this.store.save(this.state);
     this.launcher.focus();
   };
@@ -547,8 +584,10 @@
     if (!privacyUrl && consultation) {
       privacyUrl = new URL("../c/" + encodeURIComponent(consultation) + "/privacy", scriptUrl).href;
     }
+    var accessibilityUrl = data.accessibilityUrl ||
+      new URL("../accessibility", scriptUrl).href;
     return { socketUrl: data.socketUrl, consultation: consultation, privacyUrl: privacyUrl,
-             open: data.open === "true" };
+             accessibilityUrl: accessibilityUrl, open: data.open === "true" };
   }
 
   function loadScript(src, done) {
