@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from bot.audit.trail import Action, Actor, record
-from bot.cli import audit, backup, consultations, knowledge, ops, privacy, users
+from bot.cli import audit, backup, consultations, knowledge, ops, privacy, responses, users
 from bot.cli.chat import chat
 from bot.cli.common import database_url, fail, store
 from bot.cli.telegram import telegram
@@ -24,6 +24,7 @@ app.add_typer(ops.app, name="ops")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(responses.app, name="responses")
 app.command()(chat)
 app.command()(telegram)
 backup.register(app)

@@ -14,15 +14,18 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.consultations import flow
 from bot.consultations.answers import NotUnderstood, parse_answer
 from bot.store import repository as repo
-from bot.store.models import Consultation, Participation, utcnow
+from bot.store.models import Answer, Consultation, Participation, utcnow
 from bot.store.pseudonym import participant_key
+from bot.store.review_models import ConsultationOpening
 
 #: The channels of responses taken by staff.
 CHANNELS = ("phone", "paper")
@@ -186,9 +189,21 @@ def wants_quote_consent(definition: dict[str, Any], entries: Mapping[str, Entry]
 
 def store_response(session: Session, consultation: Consultation, channel: str,
                    entries: Mapping[str, Entry], participant_id: str,
-                   quote_consent: bool | None = None) -> Participation:
+                   quote_consent: bool | None = None, *,
+                   count_opening: bool = True) -> Participation:
     """Store one completed response (not committed: the caller commits, with its audit
     entry). Only the questions asked given the branching are stored.
+
+    Args:
+        session: the app store session.
+        consultation: the consultation, with its current version.
+        channel: phone or paper.
+        entries: the answers by question id (``problems`` must find none).
+        participant_id: the response's pseudonymous id (``new_participant_id``).
+        quote_consent: whether the person's words may be quoted (None: not asked).
+        count_opening: count one more opening of the consultation (the consent text was
+            read out or on the form), so the funnel's first step counts this response;
+            an import counts its responses at once instead (``count_openings``).
 
     Raises:
         ValueError: the channel is not phone or paper, the consultation has no version,
@@ -204,21 +219,45 @@ def store_response(session: Session, consultation: Consultation, channel: str,
     if wrong:
         raise ValueError("; ".join(f"{qid}: {message}" for qid, message in wrong.items()))
     participation = repo.start_participation(session, participant_id, version.id, channel)
-    question_ids = {key: q.id for key, q in repo.questions_by_key(session, version.id).items()}
-    for question in shown(definition, entries):
-        entry = entries[question["id"]]
-        repo.record_answer(session, None, participation.id, question_ids[question["id"]],
-                           status=entry.status, value=entry.value,
-                           raw_text=entry.raw if entry.status == ANSWERED else None,
-                           message_id=None)
+    question_ids = _question_ids(session, version.id)
     now = utcnow()
+    # New answers, as ``repository.record_answer`` makes them, flushed together (an
+    # import stores thousands).
+    session.add_all([
+        Answer(participation_id=participation.id, question_id=question_ids[q["id"]],
+               status=entries[q["id"]].status, value=entries[q["id"]].value,
+               raw_text=entries[q["id"]].raw if entries[q["id"]].status == ANSWERED else None,
+               message_id=None, answered_at=now, updated_at=now)
+        for q in shown(definition, entries)])
     participation.status = "completed"
     participation.finished_at = now
     participation.updated_at = now
     participation.quote_consent = quote_consent
     participation.state = {"phase": "done", "assisted": True}
-    # The consent text was read out (or was on the form): one more opening of the
-    # consultation, so the funnel's first step counts this response too.
-    repo.count_opening(session, consultation.id, channel)
+    if count_opening:
+        count_openings(session, consultation.id, channel, 1)
     session.flush()
     return participation
+
+
+def _question_ids(session: Session, version_id: int) -> dict[str, int]:
+    """Question id -> the stored question's row id (cached on the session: an import asks
+    for the same version once per row)."""
+    cache: dict[int, dict[str, int]] = session.info.setdefault("assisted_question_ids", {})
+    if version_id not in cache:
+        cache[version_id] = {key: q.id for key, q in
+                             repo.questions_by_key(session, version_id).items()}
+    return cache[version_id]
+
+
+def count_openings(session: Session, consultation_id: int, channel: str, count: int) -> None:
+    """Count ``count`` more openings of a consultation on ``channel`` today."""
+    if count < 1:
+        return
+    repo.count_opening(session, consultation_id, channel)
+    if count > 1:
+        day = datetime.now(UTC).date()
+        session.execute(update(ConsultationOpening).where(
+            ConsultationOpening.consultation_id == consultation_id,
+            ConsultationOpening.day == day, ConsultationOpening.channel == channel)
+            .values(count=ConsultationOpening.count + count - 1))
