@@ -18,6 +18,8 @@
   client sent as arguments: a handler that expects exactly one fails on anything else). Only the metadata the bot uses
   is kept (``channel``, ``message_id``), within the sizes the app store holds, and the
   REST body's ``input_channel`` is ignored (the channel is the one it came in on).
+- Messages wait their turn: a Rasa process works on a few at once, in arrival order
+  (``rasa_ext.turns``).
 - Bodies are capped before they are read: ``rasa_ext.serve`` sets Sanic's request and
   websocket limits; here engine.io's, for socket.io's long-polling and websocket packets.
 
@@ -44,6 +46,7 @@ from sanic.request import Request
 from rasa_ext import text as chat_text
 from rasa_ext.payloads import as_citizen_text
 from rasa_ext.serve import MAX_BODY_BYTES
+from rasa_ext.turns import TurnQueue, concurrent_turns
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +92,13 @@ def safe_metadata(raw: Any) -> Dict[Text, Text]:
     return kept
 
 
+#: One queue per Rasa process, shared by its channels (``rasa_ext.turns``).
+TURNS = TurnQueue(concurrent_turns())
+
+
 def guarded(on_new_message: OnNewMessage, limit: int) -> OnNewMessage:
-    """``on_new_message`` behind the size limit and the cleaning (see the module)."""
+    """``on_new_message`` behind the size limit and the cleaning (see the module), in
+    turn (``TURNS``)."""
 
     async def handle(message: UserMessage) -> Any:
         text = message.text or ""
@@ -101,7 +109,7 @@ def guarded(on_new_message: OnNewMessage, limit: int) -> OnNewMessage:
             return None
         message.text = as_citizen_text(chat_text.clean(text).strip())
         message.metadata = safe_metadata(message.metadata)
-        return await on_new_message(message)
+        return await TURNS.run(lambda: on_new_message(message))
 
     return handle
 
