@@ -7,7 +7,9 @@ with the form as a signed draft (a hidden field, signed with the session key), s
 open answer never overflows the session cookie, several responses can be taken in several
 tabs, and the browser's own Back button shows an earlier step as it was. Submit stores the
 participation, its answers and an audit entry naming the member of staff in one
-transaction. Reviewers and admins may take responses.
+transaction. Reviewers and admins may take responses. A step with a problem is shown
+again with status 200 (the browser shows the form, not an error), with the problem in an
+error summary linked to the field and in the page title.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def _question_page(request: Request, consultation: Consultation, draft: Draft,
     if given is None:
         given = _form_values(question, entry)
     return _page(request, "take_question.html", consultation,
-                 status_code=422 if error else 200, draft=_seal(request, draft),
+                 draft=_seal(request, draft),
                  channel=draft.channel, q=question, position=position, total=total,
                  given=given, error=error, required=assisted.is_required(question),
                  skipped=entry is not None and entry.status == assisted.SKIPPED,
@@ -217,7 +219,7 @@ def _consented(request: Request, consultation: Consultation, channel: str, conse
                                   "can be stored."))
     if errors:
         return _consent_page(request, consultation, channel=channel,
-                             consented=consent == "yes", errors=errors, status_code=422)
+                             consented=consent == "yes", errors=errors)
     version = consultation.current_version
     assert version is not None
     if draft is None:
@@ -295,8 +297,7 @@ def _at_summary(request: Request, session: DbSession, user: Reviewer,
     if ask_quote and quote not in ("yes", "no"):
         errors.append(("quote-yes", "Say whether the person agreed to be quoted."))
     if errors:
-        return _summary_page(request, consultation, draft, errors=errors, quote=quote,
-                             status_code=422)
+        return _summary_page(request, consultation, draft, errors=errors, quote=quote)
     participant_id = assisted.new_participant_id(settings(request).secret.encode(), draft.key)
     if session.scalar(select(Participant.id).where(Participant.id == participant_id)):
         flash(request, ALREADY, "error")
