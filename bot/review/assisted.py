@@ -33,8 +33,9 @@ CHANNEL_LABELS = {"phone": "By phone", "paper": "On a paper form (or at a desk)"
 ANSWERED = "answered"
 SKIPPED = "skipped"
 NEEDS_ANSWER = "This question needs an answer, so it can’t be skipped."
-CLOSED = ("This consultation is closed to new answers, so no response can be taken. "
-          "An admin can open it again from the consultation's page.")
+CLOSED = ("This consultation is closed to new answers (or today is outside its opening "
+          "dates), so no response can be taken. An admin can open it again from the "
+          "consultation's page.")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.consultations.schema import parse_consultation
 from bot.review import assisted, stats
 from bot.review.assisted import Entry
 from bot.store import repository
@@ -19,7 +20,7 @@ from bot.store.audit_models import AuditEntry
 from bot.store.db import session_scope
 from bot.store.models import Answer, Participation, Question
 from tests.unit.review_web_support import SCRIPT, Seeded, csrf_of
-from tests.unit.test_engine import LIBRARY
+from tests.unit.test_engine import LIBRARY, LIBRARY_FILE
 
 TAKE = f"/review/c/{LIBRARY}/take"
 DRAFT_RE = re.compile(r'name="draft" value="([^"]+)"')
@@ -297,3 +298,45 @@ def test_participant_ids_are_random_per_response() -> None:
     assert first != second and len(first) == 64
     assert assisted.new_participant_id(b"k" * 32, "same") == \
         assisted.new_participant_id(b"k" * 32, "same")
+
+
+def test_a_taken_response_shows_in_the_review_pages_and_exports(
+        reviewer: TestClient, seeded: Seeded) -> None:
+    taker = Taker(reviewer)
+    taker.consent("paper")
+    for step, value in (("visits", "1"), ("preferred_times", ["2"]), ("evenings", "5"),
+                        ("trade_off", "1"), ("services", ["2"]),
+                        ("hours_reasons", "After school homework"), ("anything_else", "")):
+        taker.send(step, {"answer": value})
+    taker.send("summary", {"quote": "yes"}, action="submit")
+    [participation] = stored(seeded.url, "paper")
+    base = f"/review/c/{LIBRARY}"
+    overview = words(reviewer.get("/review").text)
+    assert "paper: 1" in overview
+    listing = reviewer.get(f"{base}/transcripts?channel=paper")
+    assert listing.status_code == 200 and f"/transcripts/{participation.id}" in listing.text
+    page = reviewer.get(f"{base}/transcripts/{participation.id}")
+    assert page.status_code == 200 and "After school homework" in page.text
+    assert reviewer.get(f"{base}/participants").status_code == 200
+    answers = reviewer.get(f"{base}/q/hours_reasons?channel=paper").text
+    assert "After school homework" in answers
+    exported = reviewer.get(f"{base}/export/csv").text
+    rows = [line for line in exported.splitlines() if ",paper," in line]
+    assert len(rows) == 7 and any("After school homework" in row for row in rows)  # 7 asked
+    # Who took it is in the audit trail only.
+    assert "reviewer@council.example" not in exported
+
+
+def test_a_new_version_during_the_response_restarts_it(reviewer: TestClient,
+                                                       seeded: Seeded) -> None:
+    taker = Taker(reviewer)
+    taker.consent("phone")
+    taker.send("visits", {"answer": "1"})
+    source = LIBRARY_FILE.read_text(encoding="utf-8").replace(
+        "Help us decide when", "Help us choose when")
+    with session_scope(seeded.url) as session:
+        repository.launch_consultation(session, parse_consultation(source), source)
+    response = taker.send("preferred_times", {"answer": ["1"]})
+    assert response.status_code == 303
+    assert "questions were changed" in reviewer.get(TAKE).text
+    assert stored(seeded.url, "phone") == []
