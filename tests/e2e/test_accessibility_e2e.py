@@ -32,6 +32,7 @@ from bot.devtools.stack import Stack
 from bot.devtools.web import AXE_JS, WebServer
 from bot.store.db import session_scope
 from bot.store.models import Consultation, ConsultationVersion, Participation
+from bot.store.review_models import User
 from tests.e2e.helpers import web_on_stack
 from tests.e2e.webchat import ChatPage
 
@@ -319,12 +320,16 @@ def staff_pages(database_url: str) -> list[str]:
             .join(ConsultationVersion, ConsultationVersion.id == Participation.version_id)
             .join(Consultation, Consultation.id == ConsultationVersion.consultation_id)
             .where(Consultation.slug == LIBRARY).order_by(Participation.id.desc()).limit(1))
+        user = session.scalar(select(User.id).where(User.email == ADMIN[0]))
     assert participation is not None, "no conversation in the library consultation yet"
     review = f"/review/c/{LIBRARY}"
     return ["/review", review, f"{review}/q/visits", f"{review}/transcripts",
             f"{review}/transcripts/{participation}", f"{review}/q/barriers/themes",
             "/review/gaps", "/review/admin/knowledge", "/review/admin/users",
-            "/review/account/tokens", "/review/audit", "/review/account/password"]
+            "/review/account/tokens", "/review/audit", "/review/account/password",
+            # and the other pages staff use.
+            f"{review}/gaps", f"{review}/participants", f"{review}/edit",
+            "/review/admin/consultations/new", f"/review/admin/users/{user}"]
 
 
 def sign_in_by_pasting(page: Page, url: str, who: tuple[str, str]) -> None:
