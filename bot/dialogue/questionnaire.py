@@ -37,6 +37,9 @@ class QuestionnaireMode(Mode):
             show_current: bool = False) -> None:
         """Move to question ``q`` and ask it."""
         values = ctx.values()
+        if q.get("profile") and not self._is_profile(ctx, ctx.phase.get("current")):
+            # Entering the profile questions: say why they are asked (schema.PROFILE_WHY).
+            ctx.out.append(render.text(ctx.definition["profile_why"]))
         keep = ["return_to_summary", "evidence"]
         if ctx.phase.get("current") == q["id"]:
             keep.append("asked")  # re-asking after a service answer: "That was my answer"
@@ -52,6 +55,12 @@ class QuestionnaireMode(Mode):
                                                                          q["id"]),
                                        previous_answer=previous, can_go_back=can_go_back,
                                        first_time_hint=hint))
+
+    @staticmethod
+    def _is_profile(ctx: Context, question_id: Any) -> bool:
+        """Whether ``question_id`` names a profile question of the consultation."""
+        return any(q["id"] == question_id and q.get("profile")
+                   for q in ctx.definition["questions"])
 
     def reprompt(self, ctx: Context) -> None:
         """Say again what the participation is waiting for, in whatever phase."""

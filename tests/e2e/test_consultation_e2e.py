@@ -275,3 +275,49 @@ questions:
     assert answers_of(stack.database_url, chat.sender) == {
         "rating": ("answered", 5), "missed": ("answered", "No"),
         "improve": ("answered", "Collect the garden waste every week in summer")}
+
+
+def test_profile_questions_come_last_with_prefer_not_to_say_and_skipping(stack: Stack) -> None:
+    from bot.consultations.schema import PROFILE_WHY
+    from bot.review.participants import who_took_part
+    from bot.store.db import session_scope
+    from bot.store.repository import get_consultation
+
+    chat = stack.chat()
+    start(chat, "park")
+    for _ in range(30):  # the substantive questions, by their first button or in words
+        reply = chat.last
+        assert reply is not None
+        if PROFILE_WHY in reply.text:
+            break
+        if "quote your words" in reply.text:
+            chat.press("No, please don't")
+        elif reply.buttons and any(b["payload"].startswith("/choose") for b in reply.buttons):
+            chat.say(next(b for b in reply.buttons if b["payload"].startswith("/choose"))
+                     ["payload"])
+            if "Done" in [b["title"] for b in (chat.last.buttons if chat.last else [])]:
+                chat.press("Done")
+        else:
+            chat.say("More benches near the pond please")
+    reply = chat.last
+    assert reply is not None and PROFILE_WHY in reply.text
+    assert "Which age group are you in? (optional)" in reply.text
+    assert "Prefer not to say" in [b["title"] for b in reply.buttons]
+    reply = chat.say("prefer not to say")  # typed
+    assert "Where do you live?" in reply.text and PROFILE_WHY not in reply.text
+    reply = chat.say("skip")
+    assert "summary of your answers" in reply.text or "quote your words" in reply.text
+    if "quote your words" in reply.text:
+        chat.press("No, please don't")
+    assert "What happens next" in chat.press("Submit").text
+    answers = answers_of(stack.database_url, chat.sender)
+    assert answers["age_band"] == ("answered", "Prefer not to say")
+    assert answers["area"] == ("skipped", None)
+    with session_scope(stack.database_url) as session:
+        park = get_consultation(session, "park-redesign-2027")
+        assert park is not None
+        figures = who_took_part(session, park.id)
+    assert figures is not None
+    age, area = figures.dimensions
+    assert age.preferred_not >= 1 and age.categories[0].population_share == 0.137
+    assert [c.name for c in area.categories][0] == "North ward"

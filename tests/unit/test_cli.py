@@ -127,7 +127,7 @@ def test_validate_the_demo_folder(db: str) -> None:
     lines = result.stdout.splitlines()
     assert lines == [
         f"{DEMO / 'library-hours-2027.yml'}: OK (library-hours-2027, 8 questions)",
-        f"{DEMO / 'park-redesign-2027.yml'}: OK (park-redesign-2027, 9 questions)",
+        f"{DEMO / 'park-redesign-2027.yml'}: OK (park-redesign-2027, 11 questions)",
     ]
 
 

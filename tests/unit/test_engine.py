@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.consultations.schema import parse_consultation_file
+from bot.consultations.schema import PROFILE_WHY, parse_consultation_file
 from bot.dialogue.engine import ConversationEngine
 from bot.dialogue.messages import TurnResult, UserTurn, payload
 from bot.dialogue.render import COMMANDS_HELP
@@ -805,8 +805,15 @@ def test_no_quote_consent_without_open_answers(url: str, engine: ConversationEng
     park.choose("after_dark:3")
     park.choose("dogs:2")
     result = park.press("/skip")  # anything_else
+    # The profile questions come last, after a sentence saying why they are asked.
+    assert text_of(result).startswith(PROFILE_WHY)
+    assert "Which age group are you in? (optional)" in text_of(result)
+    result = park.choose("age_band:4")
+    assert PROFILE_WHY not in text_of(result) and "Where do you live?" in text_of(result)
+    result = park.press("/skip")  # area
     assert "quote" not in text_of(result)
     assert text_of(result).startswith("Here is a summary of your answers:")
+    assert "65 or over" in text_of(result)
     assert store.participation(park).quote_consent is None
 
 

@@ -20,7 +20,7 @@ LIBRARY_IDS = [
 ]
 PARK_IDS = [
     "park_use", "not_visiting", "activities", "priorities", "access", "access_needs",
-    "after_dark", "dogs", "anything_else",
+    "after_dark", "dogs", "anything_else", "age_band", "area",
 ]
 
 
@@ -234,7 +234,7 @@ def test_next_question_after_the_branch_itself() -> None:
 
 def test_next_question_at_the_end_is_none() -> None:
     assert flow.next_question(LIBRARY, {}, "anything_else") is None
-    assert flow.next_question(PARK, {"access": "No"}, "anything_else") is None
+    assert flow.next_question(PARK, {"access": "No"}, "area") is None
 
 
 def test_next_question_park_access_branch() -> None:
@@ -338,7 +338,7 @@ def test_first_unanswered_none_when_everything_visible_is_answered() -> None:
 def test_progress_counts_undecided_branches() -> None:
     assert [flow.progress(LIBRARY, {}, i) for i in LIBRARY_IDS] == [
         (n, 8) for n in range(1, 9)]
-    assert [flow.progress(PARK, {}, i) for i in PARK_IDS] == [(n, 9) for n in range(1, 10)]
+    assert [flow.progress(PARK, {}, i) for i in PARK_IDS] == [(n, 11) for n in range(1, 12)]
 
 
 def test_progress_total_shrinks_once_the_branch_is_ruled_out() -> None:
@@ -362,12 +362,12 @@ def test_progress_skipping_the_deciding_question_rules_the_branch_out() -> None:
 
 def test_progress_park_shrinks_step_by_step() -> None:
     answers: dict[str, Any] = {}
-    assert flow.progress(PARK, answers, "activities") == (3, 9)
+    assert flow.progress(PARK, answers, "activities") == (3, 11)
     answers["park_use"] = "Most days"
-    assert flow.progress(PARK, answers, "activities") == (2, 8)
+    assert flow.progress(PARK, answers, "activities") == (2, 10)
     answers["access"] = "No"
-    assert flow.progress(PARK, answers, "after_dark") == (5, 7)
-    assert flow.progress(PARK, answers, "anything_else") == (7, 7)
+    assert flow.progress(PARK, answers, "after_dark") == (5, 9)
+    assert flow.progress(PARK, answers, "area") == (9, 9)
 
 
 def test_progress_of_a_hidden_question_still_places_it() -> None:
@@ -383,7 +383,7 @@ def test_progress_never_grows_as_answers_are_given() -> None:
         {"park_use": "Rarely or never", "not_visiting": "Too far", "access": "No"},
     ]
     totals = [flow.progress(PARK, answers, "dogs")[1] for answers in steps]
-    assert totals == [9, 9, 9, 8]
+    assert totals == [11, 11, 11, 10]
     assert totals == sorted(totals, reverse=True)
 
 
