@@ -320,4 +320,4 @@ def test_profile_questions_come_last_with_prefer_not_to_say_and_skipping(stack: 
     assert figures is not None
     age, area = figures.dimensions
     assert age.preferred_not >= 1 and age.categories[0].population_share == 0.137
-    assert [c.name for c in area.categories][0] == "North ward"
+    assert area.categories[0].name == "North ward"
