@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
 from bot.consultations.schema import parse_consultation
+from bot.devtools.stack import ROOT
 from bot.devtools.web import WebServer
 from bot.store import repository
 from bot.store.audit_models import AuditEntry
@@ -69,6 +70,7 @@ questions:
     text: Anything else?
     required: false
 """
+SCREENSHOTS = ROOT / "results" / "screenshots"
 WHY = "The lorry could not get past parked cars"
 
 
@@ -130,6 +132,9 @@ def test_a_phone_response_with_a_branch_by_keyboard_only(web: WebServer, workdir
         expect(tab.get_by_text("Questions about your data, or to have your answers "
                                "deleted: privacy@riverside.example.")).to_be_visible()
         axe["consent step"] = checks.serious_axe_violations()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(SCREENSHOTS / "review-take-response-consent.png"),
+                       full_page=True)
 
         # Consent forgotten: the error summary links to the checkbox.
         tab_to(tab, tab.get_by_role("radio", name="By phone"))
@@ -176,6 +181,7 @@ def test_a_phone_response_with_a_branch_by_keyboard_only(web: WebServer, workdir
         alert = tab.get_by_role("alert")
         expect(alert).to_contain_text("Please choose at most 2 options (you picked 3).")
         axe["a question with an error"] = checks.serious_axe_violations()
+        tab.screenshot(path=str(SCREENSHOTS / "review-take-response-error.png"), full_page=True)
         tab_to(tab, alert.get_by_role("link"))
         tab.keyboard.press("Enter")
         expect(tab).to_have_url(f"{web.url}/review/c/{SLUG}/take#answer-1")
@@ -217,6 +223,8 @@ def test_a_phone_response_with_a_branch_by_keyboard_only(web: WebServer, workdir
         expect(table).to_contain_text("General waste, Recycling")
         expect(table).to_contain_text("(skipped)")
         axe["summary"] = checks.serious_axe_violations()
+        tab.screenshot(path=str(SCREENSHOTS / "review-take-response-summary.png"),
+                       full_page=True)
         # A radio group is one Tab stop: in at "Yes", then an arrow key to "No".
         tab_to(tab, tab.get_by_role("radio", name="Yes, they may be quoted"))
         tab.keyboard.press("ArrowDown")
