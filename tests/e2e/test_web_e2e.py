@@ -331,3 +331,32 @@ def test_one_snippet_embeds_the_widget_on_an_agency_site(stack: Stack, web: WebS
         chat.press("Yes, I agree", "Question 1 of")
         assert participation_of(stack.database_url, chat.session_id(), "web") is not None
         assert chat.serious_axe_violations() == []
+
+
+def test_profile_questions_in_the_widget_prefer_not_to_say_and_skip(
+        stack: Stack, web: WebServer, desktop: ChatPage) -> None:
+    from bot.consultations.schema import PROFILE_WHY
+
+    chat = desktop
+    chat.page.goto(f"{web.url}/c/{PARK}")
+    chat.wait_ready()
+    chat.wait_bot("Do you agree to take part?")
+    chat.press("I agree", "Question 1 of")
+    chat.press("At least once a week", "Question 2 of")
+    chat.press("Dog walking", "Selected so far")
+    chat.press("Done", "Question 3 of")
+    chat.press("Seating", "Selected so far")
+    chat.press("Done", "Question 4 of")
+    chat.press("No", "Question 5 of")
+    chat.say("skip", "Question 6 of")  # after dark (optional scale)
+    chat.press("No preference", "Question 7 of")
+    chat.say("skip", PROFILE_WHY)  # anything else (optional)
+    assert "Which age group are you in? (optional)" in chat.bot_texts()[-1]
+    chat.press("Prefer not to say", "Where do you live?")
+    chat.say("skip", "summary of your answers")
+    summary = chat.bot_texts()[-1]
+    assert "Which age group are you in?" in summary and "Prefer not to say" in summary
+    chat.press("Submit", "What happens next")
+    answers = answers_of(stack.database_url, chat.session_id(), "web")
+    assert answers["age_band"] == ("answered", "Prefer not to say")
+    assert answers["area"] == ("skipped", None)
