@@ -87,7 +87,7 @@ def test_help_lists_the_commands(db: str) -> None:
     assert result.exit_code == 0, result.output
     commands = set(re.findall(r"^\W? +([a-z]+) {2,}\S", result.stdout, flags=re.MULTILINE))
     assert commands == {"consultations", "knowledge", "privacy", "export", "chat", "migrate",
-                        "telegram", "users", "ops", "audit", "backup", "restore"}
+                        "telegram", "users", "ops", "audit", "backup", "restore", "responses"}
 
 
 def test_no_arguments_shows_help(db: str) -> None:
