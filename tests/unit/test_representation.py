@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
+import weightipy
 
 from bot.review.representation import compare
 from bot.review.weighting import EXTREME_WEIGHT, rake
@@ -59,8 +61,11 @@ def test_raking_one_dimension_is_the_ratio_of_shares() -> None:
     # By hand: 0.2 / 0.4 = 0.5 for an over-65, 0.8 / 0.6 = 4/3 for the others.
     assert raking.weights[:40] == pytest.approx([0.5] * 40)
     assert raking.weights[40:] == pytest.approx([4 / 3] * 60)
-    # Kish: 100^2 / (40 * 0.25 + 60 * 16/9)
+    # Kish: 100^2 / (40 * 0.25 + 60 * 16/9); weightipy documents the same measure as a
+    # percentage of the sample (of 100 here), its "weighting efficiency".
     assert raking.effective_size == pytest.approx(10_000 / (10 + 60 * 16 / 9))
+    assert weightipy.weighting_efficiency(pd.Series(raking.weights)) == \
+        pytest.approx(raking.effective_size)
     assert raking.largest == pytest.approx(4 / 3) and raking.warnings == []
 
 
