@@ -190,6 +190,7 @@ def test_reviewers_are_refused_admin_pages(reviewer: TestClient, admin: TestClie
 # ------------------------------------------------------------------- every route, both
 #: Open to everyone: the public pages, the chat's static files, health and signing in.
 PUBLIC = {("/", "GET"), ("/c/{slug}", "GET"), ("/c/{slug}/privacy", "GET"),
+          ("/accessibility", "GET"),
           ("/health", "GET"), ("/review/login", "GET"), ("/review/login", "POST")}
 PUBLIC_MOUNTS = {"/static", "/static/vendor/socket.io", "/static/vendor/swagger-ui"}
 
