@@ -23,12 +23,14 @@ app = typer.Typer(help="Personal data: delete what is past each consultation's r
                   no_args_is_help=True)
 
 CHANNEL = typer.Option(..., "--channel", "-c", show_default=False,
-                       help="Where the citizen took part: telegram, web (the chat widget) or "
-                            "rest (Rasa's REST channel used directly).")
+                       help="Where the citizen took part: telegram, web (the chat widget), "
+                            "rest (Rasa's REST channel used directly), or phone or paper "
+                            "(a response staff took).")
 RAW_ID = typer.Option(..., "--id", show_default=False,
                       help="telegram: the citizen's chat id (a number, e.g. 123456789); web: "
                            "the chat widget's session id (e.g. "
-                           "3f2b8c1e-9d4a-4f6b-8e2d-1a2b3c4d5e6f); rest: the sender id.")
+                           "3f2b8c1e-9d4a-4f6b-8e2d-1a2b3c4d5e6f); rest: the sender id; "
+                           "phone, paper: the response number staff were shown.")
 NO_KEY_HINT = ("Use the key the bot runs with (on the embedded default, `source scripts/env.sh` "
                "reads it from var/secret.key).")
 

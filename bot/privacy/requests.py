@@ -17,13 +17,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.audit.trail import Action, Actor, record
 from bot.privacy.access import personal_data
 from bot.privacy.bridge import erase_chat
 from bot.privacy.inventory import Inventory, count_app_store
-from bot.privacy.subject import Channel, Subject, identify
+from bot.privacy.subject import Channel, Subject, assisted_subject, identify
 from bot.privacy.tracker import TrackerEvents, tracker_url
 from bot.store.db import session_scope
+from bot.store.models import Participation
 from bot.store.repository import erase_participant
 from bot.telegram.sealed import Sealer
 
@@ -51,6 +54,17 @@ class DataRequests:
         Raises:
             ValueError: the id is not of that channel's form.
         """
+        if channel.assisted:
+            number = raw_id.strip()
+            if not number.isdigit() or len(number) > 12:
+                raise ValueError(f"a {channel.value} response number is a whole number, "
+                                 "such as 1234")
+            with session_scope(self.database_url) as session:
+                participant_id = session.scalar(
+                    select(Participation.participant_id).where(
+                        Participation.id == int(number),
+                        Participation.channel == channel.value))
+            return assisted_subject(channel, number, participant_id)
         return identify(self.secret_key, channel, raw_id)
 
     def inventory(self, subject: Subject) -> Inventory:

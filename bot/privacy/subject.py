@@ -28,6 +28,15 @@ class Channel(StrEnum):
     web = "web"
     #: Rasa's REST channel used directly (``codesign chat``, integrations).
     rest = "rest"
+    #: Taken by staff on the phone or from a paper form: the id is the response number
+    #: staff were shown when they stored it (``bot.web.routes.assisted``).
+    phone = "phone"
+    paper = "paper"
+
+    @property
+    def assisted(self) -> bool:
+        """Whether staff took the response (its id is a response number)."""
+        return self in (Channel.phone, Channel.paper)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,21 @@ class Subject:
         return f"{self.channel.value}:{self.participant_id[:12]}"
 
 
+def assisted_subject(channel: Channel, number: str, participant_id: str | None) -> Subject:
+    """Whoever gave phone or paper response ``number`` (``participant_id``: the store's
+    pseudonym of that response, None when there is no such response).
+
+    Raises:
+        ValueError: the number is not a number, or names no response of that channel.
+    """
+    if participant_id is None:
+        raise ValueError(f"no {channel.value} response has the number {number} (staff are "
+                         "shown it when they store the response)")
+    # Nothing of theirs is in Rasa's tracker store or the Telegram bridge: a sender id
+    # that no conversation has (a pseudonym is never a Rasa sender id).
+    return Subject(channel, f"{channel.value}-response:{participant_id}", participant_id)
+
+
 def identify(secret_key: bytes, channel: Channel, raw_id: str) -> Subject:
     """The ids the bot stores the citizen with this channel id under.
 
@@ -67,6 +91,9 @@ def identify(secret_key: bytes, channel: Channel, raw_id: str) -> Subject:
         ValueError: the id does not look like an id of that channel.
     """
     raw = raw_id.strip()
+    if channel.assisted:
+        raise ValueError(f"a {channel.value} response is found by its number in the store "
+                         "(DataRequests.subject)")
     if channel is Channel.telegram:
         if not TELEGRAM_ID.fullmatch(raw):
             raise ValueError("a Telegram id is a number, such as 123456789")

@@ -377,3 +377,39 @@ def test_the_commands_need_the_bots_secret_key(cli_store: str,
     helped = run("privacy", "erase", "--help")
     assert helped.exit_code == 0
     assert "--yes" in helped.output and "Exit status" in helped.output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_phone_response_is_found_copied_and_erased_by_its_number(cli_store: str) -> None:
+    from bot.review import assisted
+
+    url = cli_store
+    with session_scope(url) as session:
+        consultation = repository.get_consultation(session, LIBRARY)
+        assert consultation is not None
+        entries = {"visits": assisted.Entry("answered", "Monthly", "monthly"),
+                   "preferred_times": assisted.Entry("answered", ["Saturdays"], "saturdays"),
+                   "trade_off": assisted.Entry("answered", "No preference", "none"),
+                   "services": assisted.Entry("answered", ["Borrowing books"], "books"),
+                   "hours_reasons": assisted.Entry("answered", "Reading the papers", "papers"),
+                   "evenings": assisted.Entry("skipped"),
+                   "anything_else": assisted.Entry("skipped")}
+        participation = assisted.store_response(session, consultation, "phone", entries,
+                                                assisted.new_participant_id(SECRET, "k1"))
+        number = str(participation.id)
+    before = stored_answers(url)
+    copy = run("privacy", "export", "--channel", "phone", "--id", number)
+    assert copy.exit_code == 0, copy.output
+    (taken,) = json.loads(copy.stdout)["participations"]
+    assert taken["channel"] == "phone"
+    wrong_channel = run("privacy", "export", "--channel", "paper", "--id", number)
+    assert wrong_channel.exit_code == 2
+    assert f"no paper response has the number {number}" in wrong_channel.output
+    not_a_number = run("privacy", "erase", "--channel", "phone", "--id", "abc", "--yes")
+    assert not_a_number.exit_code == 2 and "a whole number" in not_a_number.output
+    erased = run("privacy", "erase", "--channel", "phone", "--id", number, "--yes")
+    assert erased.exit_code == 0, erased.output
+    assert stored_answers(url) == before - len(taken["answers"])
+    assert run("privacy", "export", "-c", "web", "--id", WEB_SESSION).exit_code == 0
+    audit = json.dumps(audit_rows(url))
+    assert "privacy.erase" in audit and '"phone:' in audit

@@ -310,7 +310,9 @@ def _at_summary(request: Request, session: DbSession, user: Reviewer,
            answers=len(assisted.shown(definition, draft.answers)))
     session.commit()
     flash(request, f"The {draft.channel} response was stored as response number "
-                   f"{participation.id}. You can take another response below.")
+                   f"{participation.id}. Give the person this number: with it they can ask "
+                   "for a copy of their answers or have them deleted. You can take another "
+                   "response below.")
     return RedirectResponse(f"/review/c/{consultation.slug}/take", status_code=303)
 
 
