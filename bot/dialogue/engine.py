@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.dialogue import follow_up
 from bot.dialogue.consent import ConsentMode
-from bot.dialogue.context import Context
 from bot.dialogue.forget import ForgetMode
 from bot.dialogue.idle import IdleMode, welcome_message
 from bot.dialogue.messages import TurnResult, UserTurn
@@ -107,12 +106,6 @@ class ConversationEngine:
                     return self.participation.handle(session, turn, participation,
                                                      consultation_status)
         return self.idle.handle(session, turn)
-
-    def _advance(self, ctx: Context, after: dict[str, Any] | None) -> None:
-        """Move on from question ``after`` (``QuestionnaireMode.advance``): the question
-        phase goes through here, so a test can make a turn fail after its answer was
-        written by patching this method."""
-        self.questionnaire.advance(ctx, after)
 
     def query_ref(self, turn: UserTurn, query_id: int) -> str:
         """A reference to a logged service question that only its asker can use in a

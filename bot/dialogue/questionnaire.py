@@ -74,7 +74,7 @@ class QuestionnaireMode(Mode):
         else:
             q = current_question(ctx)
             if q is None:
-                self.engine._advance(ctx, None)
+                self.advance(ctx, None)
                 return
             if ctx.phase.get("probing") and q.get("probe"):
                 ctx.out.append(render.text(q["probe"]))
@@ -91,7 +91,7 @@ class QuestionnaireMode(Mode):
         """A turn at a question: a command, a button, a service question or an answer."""
         q = current_question(ctx)
         if q is None:
-            self.engine._advance(ctx, None)
+            self.advance(ctx, None)
             return
         turn = ctx.turn
         # Checked before commands: NLU labels "next" skip and "that's all" goodbye.
@@ -138,7 +138,7 @@ class QuestionnaireMode(Mode):
             ctx.phase["probed"] = True
             ctx.out.append(render.text(q["probe"]))
             return
-        self.engine._advance(ctx, q)
+        self.advance(ctx, q)
 
     def on_special_choice(self, ctx: Context, q: dict[str, Any]) -> bool:
         """Buttons offered with service answers; True when the turn was one of them."""
@@ -160,7 +160,7 @@ class QuestionnaireMode(Mode):
             ctx.phase["evidence"] = [i for i in evidence if i != asked["query_id"]]
             ctx.out.append(render.text("Sorry about that: I’ve saved it as your answer."))
             self.store(ctx, q, "answered", asked["text"], asked["text"])
-            self.engine._advance(ctx, q)
+            self.advance(ctx, q)
             return True
         return False
 
@@ -174,7 +174,7 @@ class QuestionnaireMode(Mode):
                 return
             ctx.phase.pop("probing", None)
             self.store(ctx, q, "skipped", None, ctx.turn.text)
-            self.engine._advance(ctx, q)
+            self.advance(ctx, q)
         elif command == "go_back":
             previous = flow.previous_question(ctx.definition, ctx.values(), q["id"])
             if previous is None:
@@ -229,7 +229,7 @@ class QuestionnaireMode(Mode):
                 chosen = [o for o in q["options"] if o in pending]
                 status = "answered" if chosen else "skipped"
                 self.store(ctx, q, status, chosen or None, ", ".join(chosen))
-                self.engine._advance(ctx, q)
+                self.advance(ctx, q)
                 return
             option = _option_at(q, value)
             if option is None:
@@ -252,7 +252,7 @@ class QuestionnaireMode(Mode):
             result = Parsed(option) if option is not None else NotUnderstood("")
         if isinstance(result, Parsed):
             self.store(ctx, q, "answered", result.value, str(result.value))
-            self.engine._advance(ctx, q)
+            self.advance(ctx, q)
         else:
             self.reprompt(ctx)
 
@@ -268,7 +268,7 @@ class QuestionnaireMode(Mode):
             self.store(ctx, q, "answered", combined, raw)
         elif answer is None and extra:
             self.store(ctx, q, "answered", extra, ctx.turn.text)
-        self.engine._advance(ctx, q)
+        self.advance(ctx, q)
 
     def store(self, ctx: Context, q: dict[str, Any], status: str, value: Any,
               raw: str | None) -> None:
@@ -286,11 +286,7 @@ class QuestionnaireMode(Mode):
         # turn finds the conversation where the answer left it.
 
     def advance(self, ctx: Context, after: dict[str, Any] | None) -> None:
-        """Ask the next question after ``after``, or move on to the end phases.
-
-        Called through ``ConversationEngine._advance``, the seam where tests make a turn
-        fail half-way (after its answer was written).
-        """
+        """Ask the next question after ``after``, or move on to the end phases."""
         values = ctx.values()
         if ctx.phase.get("return_to_summary"):
             nxt = flow.first_unanswered(ctx.definition, values)

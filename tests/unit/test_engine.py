@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.consultations.schema import PROFILE_WHY, parse_consultation_file
 from bot.dialogue.engine import ConversationEngine
 from bot.dialogue.messages import TurnResult, UserTurn, payload
+from bot.dialogue.questionnaire import QuestionnaireMode
 from bot.dialogue.render import COMMANDS_HELP
 from bot.store import repository
 from bot.store.db import engine_for, migrate, session_scope
@@ -979,7 +980,7 @@ def test_a_turn_that_fails_half_way_stores_nothing_and_its_redelivery_moves_on(
         raise ConnectionError("server closed the connection unexpectedly")
 
     with monkeypatch.context() as patched:
-        patched.setattr(ConversationEngine, "_advance", database_gone)
+        patched.setattr(QuestionnaireMode, "advance", database_gone)
         with pytest.raises(ConnectionError):
             citizen.say("2", message_id="msg-7")
     assert store.answers(citizen) == {}
