@@ -148,6 +148,20 @@ def write_json(session: Session, consultation_id: int, slug: str, out: TextIO) -
     return count
 
 
+def write_participants(session: Session, consultation_id: int, slug: str,
+                       out: TextIO) -> int:
+    """Write the "Who took part" figures as JSON (``bot.review.participants.as_json``,
+    with the consultation's slug); returns the number of participations."""
+    from bot.review.participants import as_json, who_took_part
+
+    figures = who_took_part(session, consultation_id)
+    if figures is None:
+        raise ValueError(f"no consultation {slug}")
+    out.write(json.dumps({"consultation": slug, **as_json(figures)}, indent=2,
+                         ensure_ascii=False) + "\n")
+    return figures.participants
+
+
 def spreadsheet_cell(value: Any) -> Any:
     """A citizen's text made safe for spreadsheets: a leading = + - @ would run as a formula
     in Excel or LibreOffice (CSV injection), so such text gets a leading apostrophe."""

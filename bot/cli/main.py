@@ -37,6 +37,7 @@ class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     transcripts = "transcripts"
+    participants = "participants"
 
 
 @app.command()
@@ -46,17 +47,25 @@ def export(
                                         help="json: one record per participation; "
                                              "csv or xlsx: one row per answer; "
                                              "transcripts: JSON Lines, one conversation "
-                                             "per participation."),
+                                             "per participation; participants: the Who "
+                                             "took part figures (JSON)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Write to this file instead of standard output."),
 ) -> None:
     """Export a consultation's answers (pseudonymous participant ids only)."""
-    from bot.export import write_csv, write_json, write_transcripts, write_xlsx
+    from bot.export import (
+        write_csv,
+        write_json,
+        write_participants,
+        write_transcripts,
+        write_xlsx,
+    )
 
     if format == ExportFormat.xlsx and output is None:
         fail("an xlsx export needs --output FILE (it is not text)")
     text_writer = {ExportFormat.json: write_json, ExportFormat.csv: write_csv,
-                   ExportFormat.transcripts: write_transcripts}.get(format)
+                   ExportFormat.transcripts: write_transcripts,
+                   ExportFormat.participants: write_participants}.get(format)
     with store() as session:
         consultation = repo.get_consultation(session, slug)
         if consultation is None:

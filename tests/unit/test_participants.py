@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -170,3 +171,27 @@ def test_someone_who_never_reached_the_profile_questions_counts_with_weight_one(
     assert weights[early_id] == pytest.approx(1.0)
     (use,) = figures.weighted
     assert use.answered == 111
+
+
+def test_the_figures_download_from_the_review_area_the_api_and_the_cli(
+        stored: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app as cli_app
+
+    app = create_app(WebSettings(database_url=stored.url,
+                                 secret="web-secret-for-tests-0123456789"))
+    browser = signed_in(app, ("reviewer@council.example", PASSWORD))
+    page = browser.get(f"/review/c/{SLUG}/export/participants")
+    assert page.status_code == 200
+    assert f'filename="{SLUG}-who-took-part.json"' in page.headers["content-disposition"]
+    assert json.loads(page.text)["dimensions"][0]["categories"][1]["flag"] == "over"
+    with TestClient(app) as client:
+        api = client.get(f"/api/v1/consultations/{SLUG}/exports/participants",
+                         headers={"Authorization": f"Bearer {stored.token}"})
+    assert api.status_code == 200 and json.loads(api.text)["participants"] == 110
+    monkeypatch.setenv("DATABASE_URL", stored.url)
+    out = tmp_path / "figures.json"
+    done = CliRunner().invoke(cli_app, ["export", SLUG, "-f", "participants", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text(encoding="utf-8"))["consultation"] == SLUG

@@ -452,6 +452,7 @@ class ExportFormat(StrEnum):
     json = "json"
     xlsx = "xlsx"
     transcripts = "transcripts"
+    participants = "participants"
 
 
 #: format -> (writer, media type, file name suffix, text)
@@ -462,6 +463,8 @@ EXPORTS: dict[ExportFormat, tuple[Callable[..., int], str, str, bool]] = {
                         "spreadsheetml.sheet", "answers.xlsx", False),
     ExportFormat.transcripts: (export.write_transcripts, "application/x-ndjson",
                                "transcripts.jsonl", True),
+    ExportFormat.participants: (export.write_participants, "application/json",
+                                "who-took-part.json", True),
 }
 
 
@@ -473,7 +476,8 @@ def download(slug: Slug, format: ExportFormat, request: Request, session: DbSess
              user: Reader) -> StreamingResponse:
     """The consultation's answers as CSV, XLSX (one row per answer, stable columns,
     ``quote_consent`` and ``tags``), JSON (one record per participation), or its
-    conversations as JSON Lines (``transcripts``). Streamed: memory stays flat."""
+    conversations as JSON Lines (``transcripts``), or the Who took part figures
+    (``participants``, JSON). Streamed: memory stays flat."""
     found = _consultation(session, slug)
     write, media, suffix, text = EXPORTS[format]
     url = settings(request).database_url

@@ -42,6 +42,8 @@ FORMATS = {
     "json": Format(export.write_json, "answers.json", "application/json"),
     "transcripts": Format(export.write_transcripts, "transcripts.jsonl",
                           "application/x-ndjson; charset=utf-8"),
+    "participants": Format(export.write_participants, "who-took-part.json",
+                           "application/json"),
 }
 
 
