@@ -129,8 +129,9 @@ def test_a_phone_response_with_a_branch_by_keyboard_only(web: WebServer, workdir
         tab_to(tab, tab.get_by_role("link", name="Take a response"))
         tab.keyboard.press("Enter")
         expect(tab.get_by_role("heading", name="Take a response", level=1)).to_be_visible()
-        expect(tab.get_by_text("Questions about your data, or to have your answers "
-                               "deleted: privacy@riverside.example.")).to_be_visible()
+        expect(tab.get_by_text("At the end I will give you a response number. Quote it to "
+                               "privacy@riverside.example to get a copy of your answers "
+                               "or to have them deleted.")).to_be_visible()
         axe["consent step"] = checks.serious_axe_violations()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(SCREENSHOTS / "review-take-response-consent.png"),
