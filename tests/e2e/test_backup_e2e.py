@@ -22,6 +22,8 @@ from tests.e2e.helpers import answers_of, participation_of
 
 pytestmark = pytest.mark.e2e
 BASE = int(os.environ.get("CODESIGN_TEST_PORT_BASE", "5100"))
+#: Its own ports: the session's shared stack (base + 5 and + 55) may be running.
+RASA_PORT, ACTION_PORT = BASE + 8, BASE + 58
 LIBRARY, PARK = "library-hours-2027", "park-redesign-2027"
 PARK_TITLE = "Redesigning Millbrook Park together"
 PAUSE = "I'd like to pause and finish later"
@@ -107,7 +109,7 @@ def test_backup_while_chatting_restores_and_the_paused_citizen_resumes(tmp_path:
     upload = original_dir / "knowledge-uploads" / "parks" / "pond-notes.md"
     upload.parent.mkdir(parents=True)
     upload.write_text("# The pond\n\nDogs on leads near the pond, please.\n")
-    original = Stack(url, original_dir, rasa_port=BASE + 5, action_port=BASE + 55)
+    original = Stack(url, original_dir, rasa_port=RASA_PORT, action_port=ACTION_PORT)
     original.start()
     try:
         paused = original.chat()
@@ -145,7 +147,7 @@ def test_backup_while_chatting_restores_and_the_paused_citizen_resumes(tmp_path:
         original.stop()
 
     restored_url = f"sqlite:///{restored_dir / 'codesign.db'}"
-    restored = Stack(restored_url, restored_dir, rasa_port=BASE + 5, action_port=BASE + 55)
+    restored = Stack(restored_url, restored_dir, rasa_port=RASA_PORT, action_port=ACTION_PORT)
     done = codesign(restored.env(), "restore", str(tmp_path / "backup"))
     assert done.returncode == 0, done.stderr
     assert "knowledge index: kept" in done.stderr
