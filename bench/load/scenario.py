@@ -168,9 +168,10 @@ class RateSearch:
 
 def step_sizes(first: int, most: int, sustainable: Callable[[int], bool]) -> list[int]:
     """Run steps of growing size (``sustainable(n)`` runs one): double from ``first`` while
-    sustainable (halve while not, when even ``first`` is not), then one step halfway
-    between the largest sustainable and the smallest unsustainable size (to 10 citizens).
-    Returns the sizes run, in order."""
+    sustainable (halve while not, when even ``first`` is not), then bisect between the
+    largest sustainable and the smallest unsustainable size (to 5 citizens) until they
+    are within a quarter of the sustainable one (at least 10 citizens) apart. Returns
+    the sizes run, in order."""
     sizes: list[int] = []
     good: list[int] = []
     bad: list[int] = []
@@ -188,12 +189,15 @@ def step_sizes(first: int, most: int, sustainable: Callable[[int], bool]) -> lis
     else:
         while n // 2 >= 10 and not step(n // 2):
             n //= 2
-    above = [b for b in bad if good and b > max(good)]
-    if above:
+    while good:
+        above = [b for b in bad if b > max(good)]
+        if not above:
+            break
         low, high = max(good), min(above)
-        middle = round((low + high) / 2 / 10) * 10
-        if low < middle < high:
-            step(middle)
+        middle = round((low + high) / 2 / 5) * 5
+        if high - low <= max(10, low // 4) or not low < middle < high:
+            break
+        step(middle)
     return sizes
 
 

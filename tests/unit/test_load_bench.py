@@ -91,9 +91,11 @@ def test_throughput_is_turns_over_first_send_to_last_reply() -> None:
 
 def test_find_rate_doubles_then_bisects() -> None:
     limit = 500
-    assert step_sizes(100, 1600, lambda n: n <= limit) == [100, 200, 400, 800, 600]
+    assert step_sizes(100, 1600, lambda n: n <= limit) == [100, 200, 400, 800, 600, 500]
     assert step_sizes(100, 300, lambda n: True) == [100, 200]
-    assert step_sizes(100, 1600, lambda n: n <= 30) == [100, 50, 25, 40]
+    assert step_sizes(100, 1600, lambda n: n <= 30) == [100, 50, 25, 40, 30]
+    # The embedded default on 2 cores: 100 sustainable, 150 and 200 not, 125 sustainable.
+    assert step_sizes(100, 1600, lambda n: n <= 125) == [100, 200, 150, 125]
     assert step_sizes(40, 1600, lambda n: False) == [40, 20, 10]
 
 
