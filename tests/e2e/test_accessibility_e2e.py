@@ -329,7 +329,9 @@ def staff_pages(database_url: str) -> list[str]:
             "/review/account/tokens", "/review/audit", "/review/account/password",
             # and the other pages staff use.
             f"{review}/gaps", f"{review}/participants", f"{review}/edit",
-            "/review/admin/consultations/new", f"/review/admin/users/{user}"]
+            "/review/admin/consultations/new", f"/review/admin/users/{user}",
+            # taking a response (its first step), and a Who took part page with profiles.
+            f"{review}/take", "/review/c/park-redesign-2027/participants"]
 
 
 def sign_in_by_pasting(page: Page, url: str, who: tuple[str, str]) -> None:
