@@ -22,12 +22,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.knowledge.evaluation import Case
+from bot.review.gap_words import latest_queries
 from bot.store.models import (
-    ConsultationVersion,
     KnowledgeDocument,
     KnowledgePassage,
     KnowledgeQuery,
-    Participation,
     utcnow,
 )
 from bot.store.review_models import KnowledgeLabel, User
@@ -114,24 +113,14 @@ def label_collection(query: KnowledgeQuery, label: str, source: str | None) -> s
     return named[0] if len(named) == 1 else None
 
 
-def _labelable_query(consultation_id: int | None):  # type: ignore[no-untyped-def]
-    query = select(KnowledgeQuery).where(or_(KnowledgeQuery.disputed.is_(True),
-                                             KnowledgeQuery.forwarded.is_(True)))
-    if consultation_id is not None:
-        query = query.join(Participation,
-                           KnowledgeQuery.participation_id == Participation.id).join(
-            ConsultationVersion, Participation.version_id == ConsultationVersion.id).where(
-            ConsultationVersion.consultation_id == consultation_id)
-    return query
-
-
 def labelable(session: Session, consultation_id: int | None = None,
               limit: int = LIMIT) -> list[Labelable]:
     """The latest ``limit`` disputed or passed-on questions (of one consultation, or all),
     most recent first, with the passages to choose from and their current labels (three
     queries)."""
-    rows = list(session.scalars(_labelable_query(consultation_id).order_by(
-        KnowledgeQuery.asked_at.desc(), KnowledgeQuery.id.desc()).limit(limit)))
+    rows = latest_queries(session, or_(KnowledgeQuery.disputed.is_(True),
+                                       KnowledgeQuery.forwarded.is_(True)),
+                          consultation_id, limit)
     labels = {label.query_id: (label, email) for label, email in session.execute(
         select(KnowledgeLabel, User.email).outerjoin(User, KnowledgeLabel.labelled_by == User.id)
         .where(KnowledgeLabel.query_id.in_([r.id for r in rows])))} if rows else {}

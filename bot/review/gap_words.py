@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from bot.knowledge.glossaries import applying
@@ -103,8 +103,16 @@ def mapped_words(row: KnowledgeGlossary | None) -> set[str]:
 def unanswered(session: Session, consultation_id: int | None = None,
                limit: int = LIMIT) -> list[KnowledgeQuery]:
     """The latest ``limit`` declined or disputed questions, most recent first (one query)."""
-    query = select(KnowledgeQuery).where(or_(KnowledgeQuery.answered.is_(False),
-                                             KnowledgeQuery.disputed.is_(True)))
+    return latest_queries(session, or_(KnowledgeQuery.answered.is_(False),
+                                       KnowledgeQuery.disputed.is_(True)),
+                          consultation_id, limit)
+
+
+def latest_queries(session: Session, condition: ColumnElement[bool],
+                   consultation_id: int | None, limit: int) -> list[KnowledgeQuery]:
+    """The latest ``limit`` logged service questions meeting ``condition`` (asked during
+    ``consultation_id``, or anywhere), most recent first (one query)."""
+    query = select(KnowledgeQuery).where(condition)
     if consultation_id is not None:
         query = query.join(Participation,
                            KnowledgeQuery.participation_id == Participation.id).join(
