@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from bot.consultations.population import PREFER_NOT
 from bot.review.representation import DimensionComparison, compare
-from bot.review.stats import current_questions, options
+from bot.review.stats import current_questions, options, version_ids
 from bot.review.weighting import Raking, rake
-from bot.store.models import Answer, Consultation, ConsultationVersion, Participation, Question
+from bot.store.models import Answer, Consultation, Participation, Question
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,6 @@ class WhoTookPart:
 Profile = tuple[str | None, ...]
 
 
-def _versions(consultation_id: int) -> Any:
-    return select(ConsultationVersion.id).where(
-        ConsultationVersion.consultation_id == consultation_id)
-
-
 class _Decoder:
     """Stored JSON text -> its values, decoded once per distinct text (a few dozen texts
     where the rows are tens of thousands)."""
@@ -85,7 +80,7 @@ def _profile_table(consultation_id: int, keys: list[str]) -> Any:
                for i, key in enumerate(keys)]
     return (select(Answer.participation_id.label("pid"), *columns)
             .join(Question, Question.id == Answer.question_id)
-            .where(Question.version_id.in_(_versions(consultation_id)),
+            .where(Question.version_id.in_(version_ids(consultation_id)),
                    Question.key.in_(keys), Answer.status == "answered")
             .group_by(Answer.participation_id).subquery())
 
@@ -94,7 +89,7 @@ def _groups(session: Session, consultation_id: int,
             keys: list[str]) -> Counter[tuple[str, Profile]]:
     """How many participations share each (channel, profile): one grouped query."""
     decode = _Decoder()
-    versions = Participation.version_id.in_(_versions(consultation_id))
+    versions = Participation.version_id.in_(version_ids(consultation_id))
     if not keys:
         return Counter({(channel, ()): int(n) for channel, n in session.connection().execute(
             select(Participation.channel, func.count()).where(versions)
@@ -116,9 +111,10 @@ def _rake(profiles: Counter[Profile], dimensions: list[str],
     """Rake one row per participant; everyone with the same profile gets the same weight,
     returned per profile."""
     order = list(profiles)
-    rows = [{d: (v if v != PREFER_NOT else None) for d, v in zip(dimensions, profile,
-                                                                  strict=True)}
-            for profile in order for _ in range(profiles[profile])]
+    rows: list[dict[str, str | None]] = []
+    for profile in order:  # one mapping per profile, repeated (rake only reads them)
+        rows += [dict(zip(dimensions, (v if v != PREFER_NOT else None for v in profile),
+                          strict=True))] * profiles[profile]
     raking = rake(rows, population)
     weights: dict[Profile, float] = {}
     at = 0
@@ -160,7 +156,7 @@ def _weighted(session: Session, consultation_id: int, questions: list[Question],
     dims: list[Any] = []
     query = (select(Question.key, cast(Answer.value, Text))
              .join(Question, Question.id == Answer.question_id)
-             .where(Question.version_id.in_(_versions(consultation_id)),
+             .where(Question.version_id.in_(version_ids(consultation_id)),
                     Question.key.in_([q.key for q in wanted]), Answer.status == "answered"))
     if keys:
         table = _profile_table(consultation_id, keys)
@@ -202,11 +198,17 @@ class _Weighed:
         return [q.key for q in self.profile_questions]
 
     def profiles(self, channel: str | None = None) -> Counter[Profile]:
-        found: Counter[Profile] = Counter()
-        for (on, profile), n in self.groups.items():
-            if channel is None or on == channel:
-                found[profile] += n
-        return found
+        return _profiles(self.groups, channel)
+
+
+def _profiles(groups: Counter[tuple[str, Profile]],
+              channel: str | None = None) -> Counter[Profile]:
+    """How many participations (on ``channel``, or any) have each profile."""
+    found: Counter[Profile] = Counter()
+    for (on, profile), n in groups.items():
+        if channel is None or on == channel:
+            found[profile] += n
+    return found
 
 
 def _weigh(session: Session, consultation_id: int) -> _Weighed | None:
@@ -218,10 +220,7 @@ def _weigh(session: Session, consultation_id: int) -> _Weighed | None:
     questions = current_questions(session, consultation_id)
     profile_questions = [q for q in questions if q.definition.get("profile")]
     groups = _groups(session, consultation_id, [q.key for q in profile_questions])
-    profiles: Counter[Profile] = Counter()
-    for (_, profile), n in groups.items():
-        profiles[profile] += n
-    raking, weights = _rake(profiles, [q.definition["profile"] for q in profile_questions],
+    raking, weights = _rake(_profiles(groups), [q.definition["profile"] for q in profile_questions],
                             population.get("dimensions") or {})
     return _Weighed(population, questions, profile_questions, groups, raking, weights)
 
@@ -238,7 +237,7 @@ def weights_of(session: Session, consultation_id: int) -> dict[int, float] | Non
     rows = session.connection().execute(
         select(Participation.id, *[table.c[f"d{i}"] for i in range(len(weighed.keys))])
         .outerjoin(table, table.c.pid == Participation.id)
-        .where(Participation.version_id.in_(_versions(consultation_id)))).all()
+        .where(Participation.version_id.in_(version_ids(consultation_id)))).all()
     return {pid: weighed.weights.get(tuple(decode.first(v) for v in stored), 1.0)
             for pid, *stored in rows}
 

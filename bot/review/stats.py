@@ -113,7 +113,8 @@ def current_questions(session: Session, consultation_id: int) -> list[Question]:
                                 .order_by(Question.position)))
 
 
-def _version_ids(consultation_id: int) -> Any:
+def version_ids(consultation_id: int) -> Any:
+    """A subquery of the ids of every version of the consultation."""
     return select(ConsultationVersion.id).where(
         ConsultationVersion.consultation_id == consultation_id)
 
@@ -124,12 +125,12 @@ def funnel(session: Session, consultation_id: int) -> Funnel:
                             .where(ConsultationOpening.consultation_id == consultation_id))
     statuses = dict(session.execute(
         select(Participation.status, func.count())
-        .where(Participation.version_id.in_(_version_ids(consultation_id)))
+        .where(Participation.version_id.in_(version_ids(consultation_id)))
         .group_by(Participation.status)).all())
     reached = dict(session.execute(
         select(Question.key, func.count(distinct(Answer.participation_id)))
         .join(Answer, Answer.question_id == Question.id)
-        .where(Question.version_id.in_(_version_ids(consultation_id)))
+        .where(Question.version_id.in_(version_ids(consultation_id)))
         .group_by(Question.key)).all())
     steps = [QuestionStep(q.key, q.position, q.text, q.type, int(reached.get(q.key, 0)))
              for q in current_questions(session, consultation_id)]
@@ -213,7 +214,7 @@ def question_results(session: Session, consultation_id: int,
     chosen = {q.key for q in questions if q.type != "open"}
     key_of = dict(session.execute(
         select(Question.id, Question.key)
-        .where(Question.version_id.in_(_version_ids(consultation_id)),
+        .where(Question.version_id.in_(version_ids(consultation_id)),
                Question.key.in_({q.key for q in questions}))).all())
     tallies: dict[str, Counter[str]] = {q.key: Counter() for q in questions}
     answered: Counter[str] = Counter()
