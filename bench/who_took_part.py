@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,9 +112,8 @@ def seed(url: str) -> str:
     return token
 
 
-def timed(call: object, runs: int = RUNS) -> list[float]:
+def timed(call: Callable[[], object], runs: int = RUNS) -> list[float]:
     """Milliseconds of ``runs`` calls of ``call`` (after one warm-up call)."""
-    assert callable(call)
     call()
     found = []
     for _ in range(runs):
