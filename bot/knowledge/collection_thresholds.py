@@ -11,21 +11,17 @@ for glossaries). A collection without stored thresholds uses the defaults, which
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import replace
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.knowledge.answers import Thresholds
-from bot.store.db import session_scope
+from bot.knowledge.per_collection import CHECK_INTERVAL, PerCollection
 from bot.store.models import KnowledgeThreshold, utcnow
 
 log = logging.getLogger(__name__)
 #: Seconds the thresholds read from the store are reused.
-CHECK_INTERVAL = 5.0
 
 
 def stored(session: Session, collection: str) -> KnowledgeThreshold | None:
@@ -67,43 +63,26 @@ def reset(session: Session, collection: str) -> bool:
     return True
 
 
-class ThresholdBook:
+class ThresholdBook(PerCollection[Thresholds]):
     """The stored thresholds of every collection (thread-safe), re-read from the store at
     most every ``check_interval`` seconds; without a store, the defaults only."""
 
     def __init__(self, database_url: str | None, default: Thresholds,
                  check_interval: float = CHECK_INTERVAL) -> None:
-        self.database_url = database_url
+        super().__init__(database_url, self._read, "thresholds", check_interval)
         self.default = default
-        self.check_interval = check_interval
-        self._read_at = float("-inf")
-        self._rows: dict[str, Thresholds] = {}
-        self._lock = threading.Lock()
 
-    def _stored(self) -> dict[str, Thresholds]:
-        """Per collection with stored thresholds: them. A store that cannot be read keeps
-        the last ones read."""
-        if self.database_url is None:
-            return {}
-        with self._lock:
-            if time.monotonic() - self._read_at < self.check_interval:
-                return self._rows
-            rows: dict[str, Thresholds] = {}
+    def _read(self, session: Session) -> dict[str, Thresholds]:
+        rows: dict[str, Thresholds] = {}
+        for row in session.scalars(select(KnowledgeThreshold)):
             try:
-                with session_scope(self.database_url) as session:
-                    for row in session.scalars(select(KnowledgeThreshold)):
-                        try:
-                            rows[row.collection] = of_row(row, self.default)
-                        except ValueError as exc:  # only a hand edit stores such values
-                            log.warning("thresholds of %s ignored: %s", row.collection, exc)
-            except SQLAlchemyError as exc:
-                log.warning("thresholds not re-read (%s); keeping the last ones", exc)
-                rows = self._rows
-            self._rows, self._read_at = rows, time.monotonic()
-            return rows
+                rows[row.collection] = of_row(row, self.default)
+            except ValueError as exc:  # only a hand edit stores such values
+                log.warning("thresholds of %s ignored: %s", row.collection, exc)
+        return rows
 
     def for_collection(self, collection: str | None) -> Thresholds:
         """The thresholds of ``collection`` (None: the defaults)."""
         if collection is None:
             return self.default
-        return self._stored().get(collection, self.default)
+        return self.current().get(collection, self.default)

@@ -10,23 +10,18 @@ collection unless its admin switched it off.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.knowledge.glossary import Glossary, GlossaryError, parse_yaml
-from bot.store.db import session_scope
+from bot.knowledge.per_collection import CHECK_INTERVAL, PerCollection
 from bot.store.models import KnowledgeGlossary
 
 log = logging.getLogger(__name__)
 GENERAL_FILE = Path(__file__).with_name("general-glossary.yml")
-#: Seconds the glossaries read from the store are reused.
-CHECK_INTERVAL = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -70,39 +65,21 @@ def stored(session: Session, collection: str) -> KnowledgeGlossary | None:
     return session.get(KnowledgeGlossary, collection)
 
 
-class GlossaryBook:
-    """The glossaries of every collection (thread-safe), re-read from the store at most
-    every ``check_interval`` seconds; without a store, the general glossary only."""
+def _applying_by_collection(session: Session) -> dict[str, Glossary]:
+    return {row.collection: applying(row) for row in session.scalars(select(KnowledgeGlossary))}
+
+
+class GlossaryBook(PerCollection[Glossary]):
+    """The glossaries of every collection that has one stored (its glossary, with the
+    general one when it applies; thread-safe), re-read from the store at most every
+    ``check_interval`` seconds; without a store, the general glossary only."""
 
     def __init__(self, database_url: str | None, check_interval: float = CHECK_INTERVAL) -> None:
-        self.database_url = database_url
-        self.check_interval = check_interval
-        self._read_at = float("-inf")
-        self._rows: dict[str, Glossary] = {}
-        self._lock = threading.Lock()
-
-    def _glossaries(self) -> dict[str, Glossary]:
-        """Per collection with a stored glossary: its glossary (general one included
-        when it applies). A store that cannot be read keeps the last ones read."""
-        if self.database_url is None:
-            return {}
-        with self._lock:
-            if time.monotonic() - self._read_at < self.check_interval:
-                return self._rows
-            rows: dict[str, Glossary] = {}
-            try:
-                with session_scope(self.database_url) as session:
-                    for row in session.scalars(select(KnowledgeGlossary)):
-                        rows[row.collection] = applying(row)
-            except SQLAlchemyError as exc:
-                log.warning("glossaries not re-read (%s); keeping the last ones", exc)
-                rows = self._rows
-            self._rows, self._read_at = rows, time.monotonic()
-            return rows
+        super().__init__(database_url, _applying_by_collection, "glossaries", check_interval)
 
     def for_collections(self, collections: list[str] | None) -> Glossary:
         """The glossary that applies when searching ``collections`` (None: all)."""
-        glossaries = self._glossaries()
+        glossaries = self.current()
         names = list(glossaries) if collections is None else collections
         combined = Glossary()
         uses_general = collections is None or any(c not in glossaries for c in names)
