@@ -15,8 +15,7 @@ from bot.knowledge.documents import FaqFields
 
 if TYPE_CHECKING:
     from bot.knowledge.answers import Thresholds
-    from bot.knowledge.collection_thresholds import ThresholdBook
-    from bot.knowledge.search import Hit, KnowledgeSearcher
+    from bot.knowledge.search import KnowledgeSearcher
 
 app = typer.Typer(help="Load the agency's service documents and search them.",
                   no_args_is_help=True)
@@ -170,7 +169,7 @@ def search(
         for line in queries.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 hits = searcher.search(line.strip(), scope, k, mode)  # type: ignore[arg-type]
-                coverage = judge(line.strip(), hits, grounder, _deciding(book, hits))
+                coverage = judge(line.strip(), hits, grounder, book.for_hits(hits))
                 typer.echo(json.dumps({"query": line.strip(), "covered": coverage.covered,
                                        "closest": coverage.closest,
                                        "missing_terms": list(coverage.missing_terms),
@@ -181,7 +180,7 @@ def search(
     if as_json:
         typer.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
         return
-    coverage = judge(query, hits, grounder, _deciding(book, hits))
+    coverage = judge(query, hits, grounder, book.for_hits(hits))
     missing = f" (not mentioned: {', '.join(coverage.missing_terms)})" \
         if coverage.missing_terms else ""
     verdict = "yes" if coverage.covered else \
@@ -195,12 +194,6 @@ def search(
         typer.echo(f"\n{rank}. [{hit.similarity:.2f}] {where}  ({p.collection}: "
                    f"{p.url or p.document})")
         typer.echo("   " + (p.text if len(p.text) < 300 else p.text[:297] + "…"))
-
-
-def _deciding(book: ThresholdBook, hits: list[Hit]) -> Thresholds:
-    """The thresholds the bot decides ``hits`` with: the best hit's collection's stored
-    ones, else the defaults (``KnowledgeService.thresholds_for``)."""
-    return book.for_collection(hits[0].passage.collection if hits else None)
 
 
 def _local_generation() -> str:

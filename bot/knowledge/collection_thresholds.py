@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session
 from bot.knowledge.answers import Thresholds
 from bot.knowledge.per_collection import CHECK_INTERVAL, PerCollection
 from bot.store.models import KnowledgeThreshold, utcnow
+
+if TYPE_CHECKING:
+    from bot.knowledge.search import Hit
 
 log = logging.getLogger(__name__)
 #: Seconds the thresholds read from the store are reused.
@@ -80,6 +84,17 @@ class ThresholdBook(PerCollection[Thresholds]):
             except ValueError as exc:  # only a hand edit stores such values
                 log.warning("thresholds of %s ignored: %s", row.collection, exc)
         return rows
+
+    def for_hits(self, hits: list[Hit]) -> Thresholds:
+        """The thresholds deciding a question whose search found ``hits``: those of the
+        best hit's collection (stored ones, else the defaults).
+
+        A question searching several collections is judged by the passages it would
+        cite, and those come first from the best hit's collection; its thresholds were
+        calibrated on questions about those very documents (labels are kept per
+        collection), so they are the ones that say whether that passage answers.
+        """
+        return self.for_collection(hits[0].passage.collection if hits else None)
 
     def for_collection(self, collection: str | None) -> Thresholds:
         """The thresholds of ``collection`` (None: the defaults)."""

@@ -9,7 +9,7 @@ from bot.knowledge.collection_thresholds import ThresholdBook
 from bot.knowledge.embedder import embed
 from bot.knowledge.glossaries import GlossaryBook
 from bot.knowledge.grounding import TermGrounder, content_terms
-from bot.knowledge.search import Hit, KnowledgeSearcher
+from bot.knowledge.search import KnowledgeSearcher
 
 DEFAULT_K = 5
 #: The longest question embedded in one batch with its new words (about 50 tokens).
@@ -57,19 +57,7 @@ class KnowledgeService:
         self.grounder.remember(fresh, words)
         hits = self.searcher.search(searched, collections, DEFAULT_K, "hybrid", query)
         return compose(searched, hits, judge(question, hits, self.grounder,
-                                             self.thresholds_for(hits), glossary))
-
-    def thresholds_for(self, hits: list[Hit]) -> Thresholds:
-        """The thresholds deciding a question whose search found ``hits``: those of the
-        best hit's collection (stored ones, else the defaults).
-
-        A question searching several collections is judged by the passages it would
-        cite, and those come first from the best hit's collection; its thresholds were
-        calibrated on questions about those very documents (labels are kept per
-        collection), so they are the ones that say whether that passage answers.
-        """
-        return self.collection_thresholds.for_collection(
-            hits[0].passage.collection if hits else None)
+                                             self.collection_thresholds.for_hits(hits), glossary))
 
     def warm_up(self) -> None:
         """Load the model and the live index now, not on the first question.

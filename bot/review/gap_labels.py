@@ -10,7 +10,7 @@ covered". The labels accumulate per collection and become the labelled questions
 
 A label's collection is the one whose thresholds decide the question: the chosen
 passage's for "answered"; for "not covered", the collection of the best passage found
-(``KnowledgeService.thresholds_for``), else the one collection it searched.
+(``ThresholdBook.for_hits``), else the one collection it searched.
 """
 
 from __future__ import annotations
