@@ -14,10 +14,8 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.consultations import flow
@@ -25,7 +23,6 @@ from bot.consultations.answers import NotUnderstood, parse_answer
 from bot.store import repository as repo
 from bot.store.models import Answer, Consultation, Participation, utcnow
 from bot.store.pseudonym import participant_key
-from bot.store.review_models import ConsultationOpening
 
 #: The channels of responses taken by staff.
 CHANNELS = ("phone", "paper")
@@ -204,7 +201,8 @@ def store_response(session: Session, consultation: Consultation, channel: str,
         quote_consent: whether the person's words may be quoted (None: not asked).
         count_opening: count one more opening of the consultation (the consent text was
             read out or on the form), so the funnel's first step counts this response;
-            an import counts its responses at once instead (``count_openings``).
+            an import counts its responses at once instead
+            (``repository.count_opening`` with ``count``).
 
     Raises:
         ValueError: the channel is not phone or paper, the consultation has no version,
@@ -236,7 +234,7 @@ def store_response(session: Session, consultation: Consultation, channel: str,
     participation.quote_consent = quote_consent
     participation.state = {"phase": "done", "assisted": True}
     if count_opening:
-        count_openings(session, consultation.id, channel, 1)
+        repo.count_opening(session, consultation.id, channel)
     session.flush()
     return participation
 
@@ -251,14 +249,3 @@ def _question_ids(session: Session, version_id: int) -> dict[str, int]:
     return cache[version_id]
 
 
-def count_openings(session: Session, consultation_id: int, channel: str, count: int) -> None:
-    """Count ``count`` more openings of a consultation on ``channel`` today."""
-    if count < 1:
-        return
-    repo.count_opening(session, consultation_id, channel)
-    if count > 1:
-        day = datetime.now(UTC).date()
-        session.execute(update(ConsultationOpening).where(
-            ConsultationOpening.consultation_id == consultation_id,
-            ConsultationOpening.day == day, ConsultationOpening.channel == channel)
-            .values(count=ConsultationOpening.count + count - 1))

@@ -26,6 +26,7 @@ from bot.consultations import flow
 from bot.consultations.answers import normalise
 from bot.review import assisted
 from bot.review.assisted import ANSWERED, SKIPPED, Entry
+from bot.store import repository as repo
 from bot.store.models import Consultation, Participation
 
 SUFFIXES = (".csv", ".xlsx")
@@ -343,6 +344,6 @@ def store(session: Session, consultation: Consultation, channel: str, checked: C
                                               count_opening=False))
         if on_stored is not None:
             on_stored(done)
-    assisted.count_openings(session, consultation.id, channel, len(stored))
+    repo.count_opening(session, consultation.id, channel, count=len(stored))
     session.flush()
     return stored

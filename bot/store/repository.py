@@ -135,18 +135,22 @@ def participation_counts(session: Session) -> dict[int, dict[str, int]]:
 
 
 def count_opening(session: Session, consultation_id: int, channel: str,
-                  today: date | None = None) -> None:
-    """Count one showing of a consultation's consent request (no personal data)."""
+                  today: date | None = None, *, count: int = 1) -> None:
+    """Count ``count`` showings (one by default) of a consultation's consent request (no
+    personal data)."""
+    if count < 1:
+        return
     day = today or datetime.now(UTC).date()
     key = (ConsultationOpening.consultation_id == consultation_id,
            ConsultationOpening.day == day, ConsultationOpening.channel == channel[:32])
-    bump = update(ConsultationOpening).where(*key).values(count=ConsultationOpening.count + 1)
+    bump = update(ConsultationOpening).where(*key).values(
+        count=ConsultationOpening.count + count)
     if session.execute(bump).rowcount:  # type: ignore[attr-defined]
         return
     try:
         with session.begin_nested():
             session.add(ConsultationOpening(consultation_id=consultation_id, day=day,
-                                            channel=channel[:32], count=1))
+                                            channel=channel[:32], count=count))
     except IntegrityError:  # another process counted the first one at the same moment
         session.execute(bump)
 
