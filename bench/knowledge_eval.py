@@ -31,10 +31,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bench.common import write_results
+from bench.decision_signals import report_separation, separation
 from bench.eval_sets import EVAL_DIR, ExternalSet, external_sets
+from bench.knowledge_fusion import fusion_figures, ranks_by_fusion, report_fusion
 from bot.devtools.stack import ROOT, ingest_demo_knowledge
 from bot.knowledge import evaluation
-from bot.knowledge.answer_keys import AnswerKey, answer_shown, facts_reached, load_answer_keys
+from bot.knowledge.answer_keys import (
+    AnswerKey,
+    answer_shown,
+    fact_rank,
+    facts_reached,
+    load_answer_keys,
+)
 from bot.knowledge.answers import DEFAULT_THRESHOLDS, Thresholds
 from bot.knowledge.evaluation import MODES, Case, Scored, load_cases
 from bot.knowledge.glossaries import general
@@ -107,8 +115,7 @@ def fact_retrieval(searcher: KnowledgeSearcher, cases: list[Case], keys: dict[st
         hits = searcher.search(evaluation.searched(case, glossaries),
                                [case.collection] if case.collection else None,
                                k=evaluation.RETRIEVAL_DEPTH, mode=mode)
-        ranks.append(next((rank for rank, hit in enumerate(hits, 1) if key.shown_in(
-            f"{hit.passage.section} {hit.passage.text}")), None))
+        ranks.append(fact_rank(hits, key))
     return evaluation.recall_figures(ranks)
 
 
@@ -277,11 +284,17 @@ def main() -> None:
                                       for name, cases in sets.items()}
         figures["glossary"] = {e.name: glossary_ablation(searcher, e, keys, grounder)
                                for e in externals}
+        figures["fusion"] = fusion_figures(
+            {name: ranks_by_fusion(searcher, cases, keys, defaults)
+             for name, cases in sets.items() if name != POOL}, pool=list(TUNING_SETS))
     groups = {name: scored[name] for name in (POOL, *TEST_SET, *(e.name for e in externals))
               if name in scored}
     figures["leave_one_set_out"] = leave_one_set_out(groups, keys)
     figures["agency_calibration"] = {name: agency_calibration(group, keys)
                                      for name, group in groups.items()}
+    figures["separation"] = separation({name: scored[name] for name in sets})
+    figures["pool_recommends"] = decided_on(scored[POOL], keys, evaluation.recommend(
+        scored[POOL], current=DEFAULT_THRESHOLDS))
     write_results("knowledge-eval", figures)
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -296,6 +309,15 @@ def main() -> None:
         assert isinstance(set_figures, dict)
         report(set_figures, where[name])
     report_chosen_elsewhere(figures)
+    fusion = figures["fusion"]
+    separated = figures["separation"]
+    assert isinstance(fusion, dict) and isinstance(separated, dict)
+    report_fusion(fusion)
+    chosen = figures["pool_recommends"]
+    assert isinstance(chosen, dict)
+    print(f"\nThresholds the pool recommends now (the defaults are chosen this way): "
+          f"{chosen['thresholds']}; used: {DEFAULT_THRESHOLDS}")
+    report_separation(separated)
 
 
 def report_chosen_elsewhere(figures: dict[str, object]) -> None:

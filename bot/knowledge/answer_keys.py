@@ -23,6 +23,7 @@ from pathlib import Path
 from bot import jsonlines
 from bot.knowledge.answers import Coverage, Thresholds, compose
 from bot.knowledge.evaluation import Scored
+from bot.knowledge.search import Hit
 
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 
@@ -45,6 +46,12 @@ def comparable(text: str) -> str:
     """``text`` as snippets are compared: NFKC, plain quotes, single spaces, no case."""
     text = unicodedata.normalize("NFKC", text).translate(QUOTES)
     return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def fact_rank(hits: Iterable[Hit], key: AnswerKey) -> int | None:
+    """The rank (from 1) of the first hit whose section or text shows ``key``'s fact."""
+    return next((rank for rank, hit in enumerate(hits, 1)
+                 if key.shown_in(f"{hit.passage.section} {hit.passage.text}")), None)
 
 
 def load_answer_keys(path: Path) -> dict[str, AnswerKey]:

@@ -39,8 +39,8 @@ STEM_RE = re.compile(r"(ing|es|s)$")
 # When the top passages miss some words of the question but are at least this similar
 # to it, they are clearly on its topic: the bot shows the closest passage as one that may
 # answer it ("my nan wants to know if Northgate library opens on Sundays" misses only
-# "nan"). Below it, the reply is a plain "not covered" ("can I get my passport photo
-# taken at the library?"). Read off the first two evaluation sets, so not blind; it
+# "nan"). Below it, the reply is a plain "not covered" ("can I send a fax from the
+# library?", 0.43). Read off the first two evaluation sets, so not blind; it
 # changes how a "not covered" reply looks, not whether a question counts as covered.
 CLOSEST_SIMILARITY = 0.50
 #: The two replies that are not a confident answer (``compose``).

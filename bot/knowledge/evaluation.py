@@ -83,7 +83,7 @@ def _scope(case: Case) -> list[str] | None:
 RETRIEVAL_DEPTH = 10
 
 
-def _first_source_rank(case: Case, hits: Iterable[Hit]) -> int | None:
+def source_rank(case: Case, hits: Iterable[Hit]) -> int | None:
     """The rank (from 1) of the first hit from one of ``case``'s sources, if any."""
     return next((rank for rank, hit in enumerate(hits, 1)
                  if f"{hit.passage.collection}/{hit.passage.document}" in case.sources), None)
@@ -107,7 +107,7 @@ def searched(case: Case, glossaries: Mapping[str, Glossary] | None) -> str:
 def retrieval(searcher: KnowledgeSearcher, cases: Iterable[Case], mode: Mode,
               glossaries: Mapping[str, Glossary] | None = None) -> dict[str, float]:
     """recall@1, recall@5 and MRR of ``mode`` on the covered questions."""
-    return recall_figures([_first_source_rank(case, searcher.search(
+    return recall_figures([source_rank(case, searcher.search(
         searched(case, glossaries), _scope(case), k=RETRIEVAL_DEPTH, mode=mode))
         for case in cases if case.covered])
 
@@ -129,7 +129,7 @@ class Scored:
     def source_rank(self) -> int | None:
         """Where the first of the case's sources ranked in ``hits``, from 1 (None: not
         among them, or the case has no sources)."""
-        return _first_source_rank(self.case, self.hits)
+        return source_rank(self.case, self.hits)
 
     def covered_by(self, thresholds: Thresholds) -> bool:
         """Whether the bot would answer it under ``thresholds``."""

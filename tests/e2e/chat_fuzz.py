@@ -40,7 +40,7 @@ TIMEOUT = 120.0
 STATES = ("welcome", "consent", "single_choice", "multi_choice", "multi_pending", "scale",
           "open", "summary", "change", "service", "forget")
 #: A service question the demo documents do not answer: the bot offers to pass it on.
-UNCOVERED = "Can I get a passport photo taken at the library?"
+UNCOVERED = "Can I send a fax from the library?"
 _REF = re.compile(r'"choice":"(?:missed|forward):(\d+\.[0-9a-f]+)"')
 
 

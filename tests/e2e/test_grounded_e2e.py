@@ -50,7 +50,7 @@ def test_question_mid_consultation_is_answered_with_source_and_resumes(stack: St
 def test_uncovered_question_is_declined_logged_and_can_be_passed_on(stack: Stack) -> None:
     chat = stack.chat()
     start(chat)
-    reply = chat.say("can I get my passport photo taken at the library?")
+    reply = chat.say("can I send a fax from the library?")
     assert "documents don’t cover this" in reply.text and "Source:" not in reply.text
     assert "Question 1 of" in reply.text
     reply = chat.press("Pass my question on")

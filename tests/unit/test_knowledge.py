@@ -16,7 +16,7 @@ from bot.knowledge import index as ix
 from bot.knowledge.chunking import MAX_WORDS, chunk_document, split_text
 from bot.knowledge.documents import DocumentError, FaqFields, faq_title, read_document
 from bot.knowledge.ingest import ingest, remove_document
-from bot.knowledge.search import KnowledgeSearcher
+from bot.knowledge.search import FUSION, Fusion, KnowledgeSearcher
 from bot.store.db import migrate, session_scope
 
 
@@ -348,3 +348,35 @@ def test_faq_files_get_a_real_title() -> None:
     assert faq_title("libraries-faq.csv") == "Libraries: frequently asked questions"
     assert faq_title("waste_services.jsonl") == "Waste services: frequently asked questions"
     assert faq_title("sub/FAQs.csv") == "Frequently asked questions"
+
+
+def test_fusion_weighs_the_first_places_and_the_dense_ranking() -> None:
+    plain = Fusion(k=60, dense_weight=1.0)
+    assert plain.score(1, 1) == pytest.approx(2 / 61)  # reciprocal rank fusion as published
+    assert plain.score(None, 3) == pytest.approx(1 / 63) and plain.score(None, None) == 0.0
+    shipped = FUSION
+    # first in one ranking and fifth in the other beats third in both with a small k ...
+    assert shipped.score(1, 5) > shipped.score(3, 3)
+    # ... and with the dense weight, a dense first beats a BM25 first
+    assert shipped.score(1, 2) > shipped.score(2, 1)
+    assert plain.score(1, 2) == plain.score(2, 1)
+    for bad in ((0, 1.0), (5, 0.0), (-1, 1.5)):
+        with pytest.raises(ValueError, match="fusion needs"):
+            Fusion(*bad)
+
+
+def test_the_hybrid_ranking_follows_the_fusion_it_is_given(docs: Path,
+                                                            store: tuple[str, Path]) -> None:
+    url, var = store
+    with session_scope(url) as session:
+        ingest(session, [docs], "libraries", var)
+    searcher = KnowledgeSearcher(var)
+    query = "can my kids join the library"
+    dense = [h.passage.id for h in searcher.search(query, k=8, mode="dense")]
+    bm25 = [h.passage.id for h in searcher.search(query, k=8, mode="bm25")]
+    assert dense[0] != bm25[0]  # the two rankings disagree on the best passage
+    for fusion, expected in ((Fusion(1, 50.0), dense[0]), (Fusion(1, 0.02), bm25[0])):
+        hits = searcher.search(query, k=3, fusion=fusion)
+        assert hits[0].passage.id == expected, fusion
+    assert [h.passage.id for h in searcher.search(query, k=3)] == \
+        [h.passage.id for h in searcher.search(query, k=3, fusion=FUSION)]
