@@ -290,7 +290,7 @@ def calibrate(
         fail(f"{questions} holds no questions")
     named = sorted({c.collection for c in cases if c.collection})
     searcher = _searcher(named)
-    current = _thresholds()
+    current = _current_for_file(named, len(named) == 1 and all(c.collection for c in cases))
     grounder = TermGrounder()
     book = GlossaryBook(database_url())
     glossaries = {name: book.for_collections([name]) for name in named}
@@ -317,6 +317,20 @@ def calibrate(
         typer.echo(json.dumps(report, indent=2))
         return
     _print_calibration(report, max_wrongly_declined)
+
+
+def _current_for_file(named: list[str], one_collection: bool) -> Thresholds:
+    """The thresholds the bot decides a questions file's questions with now: the stored
+    ones of its collection when every question names that one collection, else the
+    ``CODESIGN_ANSWER_*`` values or the defaults (the bot decides by the best passage's
+    collection, so questions across collections have no single "now")."""
+    from bot.knowledge import collection_thresholds
+
+    default = _thresholds()
+    if not one_collection:
+        return default
+    with store() as session:
+        return collection_thresholds.for_collection(session, named[0], default)
 
 
 def _calibrate_from_reviews(collection: str | None, apply: bool, limit: float,

@@ -117,13 +117,13 @@ def test_an_answer_the_citizen_says_missed_is_a_passed_on_gap(stack: Stack) -> N
 
 def test_an_admins_glossary_entry_turns_a_declined_question_into_an_answer_without_a_restart(
         stack: Stack) -> None:
-    question = "what are the fees for overdue stuff"
+    question = "when are the tot singalongs on at the library?"
     before = stack.chat()
     start(before)
     assert "documents don’t cover this" in before.say(question).text
     try:
         with session_scope(stack.database_url) as session:  # what the Knowledge page stores
-            glossaries.save(session, "libraries", "overdue stuff: late returns\n")
+            glossaries.save(session, "libraries", "tot singalongs: rhyme time\n")
         time.sleep(glossaries.CHECK_INTERVAL + 1)  # the action server re-reads it by then
         after = stack.chat()
         start(after)

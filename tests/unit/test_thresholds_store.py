@@ -156,6 +156,29 @@ def test_calibrate_from_reviews_needs_both_kinds_and_one_source(
     assert result.exit_code == 1 and "go with --from-reviews" in result.output
 
 
+def test_calibrating_a_file_of_one_collection_starts_from_its_stored_thresholds(
+        cli: CliRunner, kb: tuple[str, Path], tmp_path: Path) -> None:
+    from bot.cli.main import app
+
+    url, _ = kb
+    with session_scope(url) as session:
+        collection_thresholds.save(session, "libraries", STRICT, "cli:someone")
+    one = tmp_path / "libraries.jsonl"
+    one.write_text(json.dumps({"question": ANSWERED, "collection": "libraries",
+                               "sources": ["libraries/hours.md"]}) + "\n" +
+                   json.dumps({"question": "can I send a fax", "collection": "libraries",
+                               "sources": []}) + "\n")
+    report = json.loads(cli.invoke(app, ["knowledge", "calibrate", str(one), "--json"]).output)
+    now = report["current"]
+    assert (now["similarity"], now["word_match"], now["offered_match"]) == (0.99, 0.99, 0.99)
+    assert now["covered_wrongly_declined"] == 1.0  # the strict stored ones decline it
+    both = tmp_path / "both.jsonl"
+    both.write_text(one.read_text() + json.dumps(
+        {"question": "when is my bin collected", "collection": "waste", "sources": []}) + "\n")
+    report = json.loads(cli.invoke(app, ["knowledge", "calibrate", str(both), "--json"]).output)
+    assert report["current"]["similarity"] == Thresholds().similarity  # no single "now"
+
+
 def test_a_not_covered_label_counts_for_the_best_hits_collection(
         kb: tuple[str, Path]) -> None:
     url, var = kb
