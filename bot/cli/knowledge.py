@@ -354,7 +354,7 @@ def _calibrate_from_reviews(collection: str | None, apply: bool, limit: float,
                    for name in labelled}
     if not labelled:
         fail(f"no labelled questions{f' in collection {collection}' if collection else ''}"
-             ": reviewers label disputed and passed-on questions on the Knowledge gaps page "
+             ": reviewers label declined and disputed questions on the Knowledge gaps page "
              "(“the documents do answer this” or “not covered”)")
     searcher = _searcher(None)
     missing = [name for name in labelled if name not in searcher.collections()]

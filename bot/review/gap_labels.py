@@ -1,8 +1,10 @@
 """Reviewers' labels of unanswered service questions, for calibrating the "not covered"
 decision from real traffic.
 
-On the Knowledge gaps page each disputed answer ("That didn't answer it") and each
-question the citizen asked to pass on can be labelled "the documents do answer this"
+On the Knowledge gaps page each unanswered question can be labelled: those the bot
+declined (passed on or not: a wrongly declined question is the commonest mistake on an
+agency's own documents, and citizens pass few of them on) and those whose answer the
+citizen disputed ("That didn't answer it"). A label is "the documents do answer this"
 (choosing, among the passages the bot found for it, the one that answers) or "not
 covered". The labels accumulate per collection and become the labelled questions of
 ``bot.knowledge.evaluation`` (``cases``), which ``codesign knowledge calibrate
@@ -57,13 +59,15 @@ class PassageChoice:
 
 @dataclass
 class Labelable:
-    """A disputed or passed-on question, the passages found for it and its label."""
+    """An unanswered question (declined, or its answer disputed), the passages found for
+    it and its label."""
 
     query_id: int
     text: str
     asked_at: datetime
     disputed: bool
     forwarded: bool
+    declined: bool
     choices: list[PassageChoice] = field(default_factory=list)
     label: str | None = None
     source: str | None = None
@@ -115,10 +119,11 @@ def label_collection(query: KnowledgeQuery, label: str, source: str | None) -> s
 
 def labelable(session: Session, consultation_id: int | None = None,
               limit: int = LIMIT) -> list[Labelable]:
-    """The latest ``limit`` disputed or passed-on questions (of one consultation, or all),
-    most recent first, with the passages to choose from and their current labels (three
-    queries)."""
-    rows = latest_queries(session, or_(KnowledgeQuery.disputed.is_(True),
+    """The latest ``limit`` unanswered questions (declined, disputed or passed on; of one
+    consultation, or all), most recent first, with the passages to choose from and their
+    current labels (three queries)."""
+    rows = latest_queries(session, or_(KnowledgeQuery.answered.is_(False),
+                                       KnowledgeQuery.disputed.is_(True),
                                        KnowledgeQuery.forwarded.is_(True)),
                           consultation_id, limit)
     labels = {label.query_id: (label, email) for label, email in session.execute(
@@ -129,7 +134,7 @@ def labelable(session: Session, consultation_id: int | None = None,
     items = []
     for row in rows:
         item = Labelable(row.id, " ".join(row.text.split()), row.asked_at, bool(row.disputed),
-                         bool(row.forwarded), choices(session, row, known))
+                         bool(row.forwarded), not row.answered, choices(session, row, known))
         if row.id in labels:
             stored, email = labels[row.id]
             item.label, item.source, item.collection = stored.label, stored.source, \
@@ -141,7 +146,8 @@ def labelable(session: Session, consultation_id: int | None = None,
 
 def set_label(session: Session, query_id: int, label: str, source: str | None,
               user_id: int | None) -> KnowledgeLabel:
-    """Label a disputed or passed-on question (replacing its label, if any).
+    """Label an unanswered (declined, disputed or passed-on) question, replacing its
+    label, if any.
 
     Args:
         session: the app store.
@@ -154,9 +160,9 @@ def set_label(session: Session, query_id: int, label: str, source: str | None,
         LabelError: saying why, when nothing was stored.
     """
     query = session.get(KnowledgeQuery, query_id)
-    if query is None or not (query.disputed or query.forwarded):
-        raise LabelError("There is no such disputed or passed-on question (it may have been "
-                         "erased)")
+    if query is None or not (query.disputed or query.forwarded or not query.answered):
+        raise LabelError("There is no such unanswered question (it may have been erased, or "
+                         "the bot answered it and nobody disputed the answer)")
     if label not in LABELS:
         raise LabelError("Choose “the documents answer this” or “not covered”")
     if label == ANSWERED:

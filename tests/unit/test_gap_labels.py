@@ -79,7 +79,7 @@ def test_reviewers_get_an_accessible_labelling_form_with_the_passages_found(
     assert "<fieldset>" in row and f"<legend>Label question {late}" in row
     assert 'value="not_covered"' in row and "Not labelled" in row
     fax = html.split(f'<tr id="question-{asked["can I send a fax from the library"]}">')[1]
-    assert "Asked to pass on" in fax.split("</tr>")[0]
+    assert "Declined by the bot; Asked to pass on" in fax.split("</tr>")[0]
     assert_accessible_form(html)
     # hostile citizen text is escaped, in the row and in the hidden legend
     assert SCRIPT not in html and IMG not in html
@@ -129,13 +129,13 @@ def test_bad_labels_change_nothing(reviewer: TestClient, asked: dict[str, int],
     post(reviewer, LABEL, {"query": late, "label": "maybe"})
     assert "Choose “the documents answer this” or “not covered”" in reviewer.get(GAPS).text
     post(reviewer, LABEL, {"query": "999999", "label": "not_covered"})
-    assert "no such disputed or passed-on question" in reviewer.get(GAPS).text
+    assert "no such unanswered question" in reviewer.get(GAPS).text
     post(reviewer, LABEL, {"query": "x", "label": "not_covered"})
     assert "That is not a question of the list" in reviewer.get(GAPS).text
     # the hostile question searched no collection and found nothing: no collection to count
     post(reviewer, LABEL, {"query": str(asked["hostile"]), "label": "not_covered"})
     assert "not known which collection" in reviewer.get(GAPS).text
-    # a question neither disputed nor passed on is not labelled
+    # a question the bot answered and nobody disputed is not labelled
     with session_scope(seeded.url) as session:
         row = session.get(KnowledgeQuery, int(late))
         assert row is not None
@@ -245,3 +245,23 @@ def test_a_suggestion_needs_both_kinds_of_label(admin: TestClient, asked: dict[s
     assert "No suggestion for libraries: only one kind of label" in page
     post(admin, SUGGEST, {"collection": "../etc"})
     assert "That is not a collection name" in admin.get(GAPS).text
+
+
+def test_a_question_the_bot_declined_is_labelled_even_when_not_passed_on(
+        reviewer: TestClient, asked: dict[str, int], seeded: Seeded, tmp_path: Path) -> None:
+    from bot.knowledge.service import KnowledgeService
+    from tests.unit.gap_labels_support import ask
+
+    service = KnowledgeService(tmp_path / "var", database_url=seeded.url)
+    quiet = ask(service, seeded.url, "is there a climbing wall at the library", ["libraries"])
+    with session_scope(seeded.url) as session:
+        row = session.get(KnowledgeQuery, quiet)
+        assert row is not None and not row.answered and not row.forwarded
+    html = reviewer.get(GAPS).text
+    listed = html.split(f'<tr id="question-{quiet}">')[1].split("</tr>")[0]
+    assert ">Declined by the bot</td>" in listed and "Not labelled" in listed
+    post(reviewer, LABEL, {"query": str(quiet), "label": "not_covered"})
+    assert labels(seeded.url)[quiet] == ("libraries", "not_covered", None)
+    with session_scope(seeded.url) as session:
+        assert Case("is there a climbing wall at the library", "libraries", []) in \
+            gap_labels.cases(session)["libraries"]

@@ -57,7 +57,7 @@ def label(request: Request, session: DbSession, user: Reviewer,
           query: Annotated[str, Form()] = "", label: Annotated[str, Form()] = "",
           source: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "") -> RedirectResponse:
-    """Label a disputed or passed-on question (replacing its label)."""
+    """Label an unanswered (declined or disputed) question, replacing its label."""
     query_id = parse_int(query)
     if query_id is None:
         flash(request, "That is not a question of the list: nothing was changed.", "error")
