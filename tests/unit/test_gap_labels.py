@@ -6,6 +6,7 @@ rules and CSRF, hostile citizen text; the labels as calibration cases; and the a
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from bot.review import gap_labels
 from bot.store.audit_models import AuditEntry
 from bot.store.db import session_scope
 from bot.store.models import KnowledgeQuery
-from bot.store.review_models import KnowledgeLabel
+from bot.store.review_models import BackgroundJob, KnowledgeLabel
 from tests.unit.gap_labels_support import QUESTIONS, asked_all, ingested
 from tests.unit.review_web_support import IMG, SCRIPT, Seeded, csrf_of, to_login
 from tests.unit.test_knowledge import docs  # noqa: F401  (the fixture)
@@ -212,19 +213,28 @@ def test_admins_suggest_apply_and_reset_thresholds_from_reviews(
     assert '<th scope="row">Suggested (after)</th>' in page
     assert APPLY in page
     assert_accessible_form(page)
-    values = {name: page.split(f'name="{name}" value="')[1].split('"')[0]
-              for name in ("similarity", "word_match", "offered_match")}
-    post(admin, APPLY, {"collection": "libraries", **values})
+    job = response.headers["location"].split("job=")[1].split("#")[0]
+    assert f'name="job" value="{job}"' in page
+    with session_scope(seeded.url) as session:
+        stored_job = session.get(BackgroundJob, job)
+        assert stored_job is not None and stored_job.result
+        suggested = json.loads(stored_job.result)["suggested"]
+    shown_row = page.split('<th scope="row">Suggested (after)</th>')[1].split("</tr>")[0]
+    assert f'{suggested["similarity"]:.2f}' in shown_row
+    post(admin, APPLY, {"job": job})
     with session_scope(seeded.url) as session:
         row = collection_thresholds.stored(session, "libraries")
         assert row is not None and row.set_by == "admin@council.example"
-        assert (row.similarity, row.word_match, row.offered_match) == tuple(
-            float(values[n]) for n in ("similarity", "word_match", "offered_match"))
+        assert (row.similarity, row.word_match, row.offered_match) == (
+            suggested["similarity"], suggested["word_match"], suggested["offered_match"])
     after = admin.get(GAPS).text
     assert "Applied thresholds to libraries" in after and "its own, set by admin" in after
-    post(admin, APPLY, {"collection": "libraries", "similarity": "2", "word_match": "0.5",
-                        "offered_match": "0.5"})
-    assert "Thresholds are numbers between 0 and 1" in admin.get(GAPS).text
+    # values can no longer be sent with the form: only a finished suggestion is applied
+    for bad in ({"job": "nope"}, {"job": ""},
+                {"collection": "libraries", "similarity": "0.2", "word_match": "0.2",
+                 "offered_match": "0.2"}):
+        post(admin, APPLY, bad)
+        assert "That suggestion is no longer available" in admin.get(GAPS).text
     assert post(admin, RESET, {"collection": "libraries"}).status_code == 303
     assert "libraries uses the default thresholds again" in admin.get(GAPS).text
     post(admin, RESET, {"collection": "libraries"})

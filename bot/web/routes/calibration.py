@@ -123,30 +123,25 @@ def suggest_thresholds(request: Request, admin: Admin,
     return RedirectResponse(f"{GAPS_PATH}?job={job.id}#calibration", status_code=303)
 
 
-def _threshold(value: str) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if 0.0 <= number <= 1.0 else None
-
-
 @router.post("/admin/calibration/apply")
 def apply(request: Request, session: DbSession, admin: Admin,
-          collection: Annotated[str, Form()] = "", similarity: Annotated[str, Form()] = "",
-          word_match: Annotated[str, Form()] = "",
-          offered_match: Annotated[str, Form()] = "") -> RedirectResponse:
-    """Store thresholds (a suggestion shown on the page) as the collection's."""
-    name = _collection(request, collection)
-    if name is None:
+          job: Annotated[str, Form()] = "") -> RedirectResponse:
+    """Store the suggestion a finished calibration job made (as the gaps page showed it)
+    as its collection's thresholds. The values come from the job's stored result, not
+    from the form, so what is applied is what was suggested."""
+    found = shown(_jobs(request), job[:MAX_FIELD])
+    suggested = (found.get("suggestion") or {}).get("suggested") if found else None
+    try:
+        chosen = Thresholds(float(suggested["similarity"]), float(suggested["word_match"]),
+                            float(suggested["offered_match"]), _default().closest) \
+            if isinstance(suggested, dict) else None
+    except (KeyError, TypeError, ValueError):
+        chosen = None
+    if found is None or chosen is None:
+        flash(request, "That suggestion is no longer available (suggest thresholds again): "
+                       "nothing was changed.", "error")
         return RedirectResponse(BACK, status_code=303)
-    values = [v for v in (_threshold(v) for v in (similarity, word_match, offered_match))
-              if v is not None]
-    if len(values) != 3:
-        flash(request, "Thresholds are numbers between 0 and 1: nothing was changed.",
-              "error")
-        return RedirectResponse(BACK, status_code=303)
-    chosen = Thresholds(values[0], values[1], values[2], _default().closest)
+    name = found["collection"]
     collection_thresholds.save(session, name, chosen, admin.email)
     done(request, session, admin, Action.KNOWLEDGE_THRESHOLDS, name,
          f"Applied thresholds to {name}: similarity {chosen.similarity:.2f}, word match "
