@@ -44,7 +44,7 @@ class Fusion:
         if self.k <= 0 or self.dense_weight <= 0:
             raise ValueError(f"fusion needs k > 0 and a dense weight > 0, not {self}")
 
-    def score(self, dense_rank: int | None, bm25_rank: int | None) -> float:
+    def score(self, dense_rank: float | None, bm25_rank: float | None) -> float:
         """A passage's fused score from its ranks (from 1; None: not in that ranking)."""
         return (0.0 if dense_rank is None else self.dense_weight / (self.k + dense_rank)) + \
             (0.0 if bm25_rank is None else 1.0 / (self.k + bm25_rank))
@@ -210,7 +210,7 @@ class KnowledgeSearcher:
             ordered = sorted((c for c in candidates if key in candidates[c]),
                              key=lambda c, key=key: candidates[c][key],  # type: ignore[misc]
                              reverse=True)
-            for rank, c in enumerate(ordered):
+            for rank, c in enumerate(ordered, 1):
                 candidates[c][f"{key}_rank"] = rank
         hits = []
         for (name, i), entry in candidates.items():
@@ -221,13 +221,7 @@ class KnowledgeSearcher:
                     continue
                 score = entry["bm25"]
             else:
-                score = fusion.score(_from_one(entry.get("similarity_rank")),
-                                     _from_one(entry.get("bm25_rank")))
+                score = fusion.score(entry.get("similarity_rank"), entry.get("bm25_rank"))
             hits.append(Hit(available[name].passages[i], score, entry["similarity"]))
         hits.sort(key=lambda hit: (hit.score, hit.similarity), reverse=True)
         return hits[:k]
-
-
-def _from_one(rank: float | None) -> int | None:
-    """A rank counted from 0, counted from 1 (None stays None)."""
-    return None if rank is None else int(rank) + 1
