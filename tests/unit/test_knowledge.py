@@ -89,6 +89,15 @@ def store(tmp_path: Path) -> tuple[str, Path]:
     return url, var
 
 
+@pytest.fixture
+def library(docs: Path, store: tuple[str, Path]) -> KnowledgeSearcher:
+    """``docs`` ingested as the libraries collection, and a searcher of the index."""
+    url, var = store
+    with session_scope(url) as session:
+        ingest(session, [docs], "libraries", var)
+    return KnowledgeSearcher(var)
+
+
 def test_each_format_is_read_into_titled_sections(docs: Path) -> None:
     md = read_document(docs / "hours.md", docs)
     assert md.title == "Library opening hours" and md.format == "markdown"
@@ -209,11 +218,8 @@ def test_collections_are_searched_separately(docs: Path, store: tuple[str, Path]
     assert everywhere[0].passage.collection == "parks"
 
 
-def test_modes_and_hnsw_index(docs: Path, store: tuple[str, Path]) -> None:
-    url, var = store
-    with session_scope(url) as session:
-        ingest(session, [docs], "libraries", var)
-    searcher = KnowledgeSearcher(var)
+def test_modes_and_hnsw_index(library: KnowledgeSearcher) -> None:
+    searcher = library
     for mode in ("dense", "bm25", "hybrid"):
         hits = searcher.search("late fee for returning books", ["libraries"], k=2,
                                mode=mode)  # type: ignore[arg-type]
@@ -365,12 +371,8 @@ def test_fusion_weighs_the_first_places_and_the_dense_ranking() -> None:
             Fusion(*bad)
 
 
-def test_the_hybrid_ranking_follows_the_fusion_it_is_given(docs: Path,
-                                                            store: tuple[str, Path]) -> None:
-    url, var = store
-    with session_scope(url) as session:
-        ingest(session, [docs], "libraries", var)
-    searcher = KnowledgeSearcher(var)
+def test_the_hybrid_ranking_follows_the_fusion_it_is_given(library: KnowledgeSearcher) -> None:
+    searcher = library
     query = "can my kids join the library"
     dense = [h.passage.id for h in searcher.search(query, k=8, mode="dense")]
     bm25 = [h.passage.id for h in searcher.search(query, k=8, mode="bm25")]
