@@ -15,6 +15,7 @@ from bot.knowledge.documents import FaqFields
 
 if TYPE_CHECKING:
     from bot.knowledge.answers import Thresholds
+    from bot.knowledge.evaluation import Case
     from bot.knowledge.search import KnowledgeSearcher
 
 app = typer.Typer(help="Load the agency's service documents and search them.",
@@ -290,7 +291,7 @@ def calibrate(
         fail(f"{questions} holds no questions")
     named = sorted({c.collection for c in cases if c.collection})
     searcher = _searcher(named)
-    current = _current_for_file(named, len(named) == 1 and all(c.collection for c in cases))
+    current = _current_for_file(cases)
     grounder = TermGrounder()
     book = GlossaryBook(database_url())
     glossaries = {name: book.for_collections([name]) for name in named}
@@ -319,18 +320,20 @@ def calibrate(
     _print_calibration(report, max_wrongly_declined)
 
 
-def _current_for_file(named: list[str], one_collection: bool) -> Thresholds:
-    """The thresholds the bot decides a questions file's questions with now: the stored
-    ones of its collection when every question names that one collection, else the
+def _current_for_file(cases: list[Case]) -> Thresholds:
+    """The thresholds the bot decides a questions file's ``cases`` with now: the stored
+    ones of their collection when every question names the same one, else the
     ``CODESIGN_ANSWER_*`` values or the defaults (the bot decides by the best passage's
     collection, so questions across collections have no single "now")."""
     from bot.knowledge import collection_thresholds
 
     default = _thresholds()
-    if not one_collection:
+    named = {case.collection for case in cases}
+    collection = next(iter(named)) if len(named) == 1 else None
+    if collection is None:
         return default
     with store() as session:
-        return collection_thresholds.for_collection(session, named[0], default)
+        return collection_thresholds.for_collection(session, collection, default)
 
 
 def _calibrate_from_reviews(collection: str | None, apply: bool, limit: float,
